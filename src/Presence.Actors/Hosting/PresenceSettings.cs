@@ -1,0 +1,102 @@
+using System.Collections.Immutable;
+using Akka.Configuration;
+using Presence.Actors.Domain;
+
+namespace Presence.Actors.Hosting;
+
+/// <summary>
+/// The <c>presence</c> section of the configuration, read once and validated.
+/// Defaults live in <c>hocon/presence.hocon</c>, shipped inside this assembly.
+/// </summary>
+public sealed record PresenceSettings(
+    TimeSpan Ttl,
+    int MaxEntries,
+    ImmutableHashSet<string> UntrackedModes,
+    TimeSpan SweepInterval,
+    TimeSpan BroadcastInterval,
+    TimeSpan AskTimeout)
+{
+    private static readonly Lazy<Config> Defaults = new(LoadDefaults);
+
+    /// <summary>The shipped <c>presence.hocon</c>, with its environment overrides resolved.</summary>
+    public static Config DefaultConfig => Defaults.Value;
+
+    public PresenceLimits Limits => new((long)Ttl.TotalMilliseconds, MaxEntries);
+
+    /// <summary>Reads and checks the <c>presence</c> section; an invalid value throws an exception that names its key.</summary>
+    public static PresenceSettings Create(Config config)
+    {
+        config = config.WithFallback(DefaultConfig);
+        var ttl = Positive(config, "presence.ttl");
+        var sweep = Positive(config, "presence.sweep-interval");
+        if (sweep > ttl / 2)
+            throw Invalid("presence.sweep-interval", config, $"must be at most half of presence.ttl ({ttl})");
+        return new PresenceSettings(
+            ttl,
+            AtLeastOne(config, "presence.max-entries"),
+            Modes(config, "presence.untracked-modes"),
+            sweep,
+            Positive(config, "presence.broadcast-interval"),
+            Positive(config, "presence.ask-timeout"));
+    }
+
+    private static TimeSpan Positive(Config config, string key)
+    {
+        TimeSpan value;
+        try
+        {
+            value = config.GetTimeSpan(key, allowInfinite: false);
+        }
+        catch (Exception ex) when (ex is FormatException or ConfigurationException or OverflowException or ArgumentException)
+        {
+            throw Invalid(key, config, "must be a duration such as 5m, 10s or 250ms");
+        }
+        return value > TimeSpan.Zero ? value : throw Invalid(key, config, "must be greater than zero");
+    }
+
+    private static int AtLeastOne(Config config, string key)
+    {
+        var raw = config.GetString(key);
+        return int.TryParse(raw, out var value) && value >= 1
+            ? value
+            : throw Invalid(key, config, "must be a whole number of at least 1 (the gateway's own row counts)");
+    }
+
+    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it.</summary>
+    private static ImmutableHashSet<string> Modes(Config config, string key)
+    {
+        var value = config.GetValue(key);
+        var modes = value is not null && value.IsArray()
+            ? config.GetStringList(key)
+            : (config.GetString(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return modes.Select(mode => mode.Trim()).Where(mode => mode.Length > 0).ToImmutableHashSet(StringComparer.Ordinal);
+    }
+
+    private static PresenceSettingsException Invalid(string key, Config config, string rule)
+    {
+        string? raw;
+        try
+        {
+            raw = config.GetString(key);
+        }
+        catch (Exception ex) when (ex is ConfigurationException or InvalidOperationException)
+        {
+            raw = null;
+        }
+        return new PresenceSettingsException($"Invalid configuration {key} = '{raw}': {rule}.", key);
+    }
+
+    private static Config LoadDefaults()
+    {
+        using var stream = typeof(PresenceSettings).Assembly.GetManifestResourceStream("presence.hocon")
+            ?? throw new InvalidOperationException("presence.hocon is missing from the Presence.Actors assembly.");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    }
+}
+
+/// <summary>A configuration value is invalid; <see cref="Key"/> names it.</summary>
+public sealed class PresenceSettingsException(string message, string key) : Exception(message)
+{
+    public string Key { get; } = key;
+}
