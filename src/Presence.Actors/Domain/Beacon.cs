@@ -42,7 +42,7 @@ public sealed record Beacon
     {
         var text = Text.Trim();
         return PresenceKey.From(PresenceKey.FirstNonBlank(
-            DeviceId, InstanceId, parsed?.Host, Ip ?? parsed?.Ip,
+            DeviceId, InstanceId, parsed?.Host, Blank(Ip) ?? parsed?.Ip,
             text.Length > FreeTextKeyLength ? text[..FreeTextKeyLength] : text)!);
     }
 

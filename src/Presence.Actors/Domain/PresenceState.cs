@@ -45,7 +45,12 @@ public sealed class PresenceState
         var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner);
         var rows = _rows.SetItem(key, row);
         if (existing is null)
+        {
             rows = EvictOldest(rows, key);
+            // A bound that leaves room for the self row only takes the new row straight back out: nothing visible changed.
+            if (!rows.ContainsKey(key))
+                return this;
+        }
         return With(rows, Version + 1);
     }
 
@@ -119,7 +124,7 @@ public sealed class PresenceState
                     oldestTs = row.Entry.Ts;
                 }
             }
-            rows = rows.Remove(oldest!.Value);
+            rows = rows.Remove(oldest ?? keep);
         }
         return rows;
     }

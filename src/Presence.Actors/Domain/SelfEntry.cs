@@ -1,7 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Reflection;
-using System.Runtime.InteropServices;
 
 namespace Presence.Actors.Domain;
 
@@ -39,7 +38,11 @@ public static class SelfEntry
             return ($"macos {release}", "Mac");
         if (OperatingSystem.IsWindows())
             return ($"windows {release}", "Windows");
-        return ($"{RuntimeInformation.OSDescription.Split(' ')[0].ToLowerInvariant()} {release}", "Linux");
+        // The kernel release, as the OpenClaw gateway reports it ("linux 6.1.0-18-amd64").
+        const string KernelRelease = "/proc/sys/kernel/osrelease";
+        if (File.Exists(KernelRelease))
+            release = File.ReadAllText(KernelRelease).Trim();
+        return ($"linux {release}", "Linux");
     }
 
     /// <summary>Best effort: the first IPv4 address of an interface that is up and not loopback.</summary>

@@ -16,7 +16,7 @@ public sealed record PresenceSettings(
     TimeSpan BroadcastInterval,
     TimeSpan AskTimeout)
 {
-    private static readonly Lazy<Config> Defaults = new(LoadDefaults);
+    private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(PresenceSettings).Assembly, "presence.hocon"));
 
     /// <summary>The shipped <c>presence.hocon</c>, with its environment overrides resolved.</summary>
     public static Config DefaultConfig => Defaults.Value;
@@ -84,14 +84,6 @@ public sealed record PresenceSettings(
             raw = null;
         }
         return new PresenceSettingsException($"Invalid configuration {key} = '{raw}': {rule}.", key);
-    }
-
-    private static Config LoadDefaults()
-    {
-        using var stream = typeof(PresenceSettings).Assembly.GetManifestResourceStream("presence.hocon")
-            ?? throw new InvalidOperationException("presence.hocon is missing from the Presence.Actors assembly.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
     }
 }
 

@@ -1,0 +1,32 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+
+namespace Presence.Actors.Hosting;
+
+/// <summary>Loads a shipped HOCON defaults file, with its <c>${?ENV_VAR}</c> overrides applied from the environment.</summary>
+public static partial class HoconDefaults
+{
+    /// <summary>Reads the embedded resource <paramref name="name"/> of <paramref name="assembly"/> with the process environment applied.</summary>
+    public static Config Load(Assembly assembly, string name)
+    {
+        using var stream = assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{name} is missing from {assembly.GetName().Name}.");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(ResolveEnvironmentOverrides(reader.ReadToEnd(), Environment.GetEnvironmentVariable));
+    }
+
+    /// <summary>
+    /// Resolves each <c>key = ${?ENV_VAR}</c> line before parsing: Akka's HOCON parser turns an unset optional
+    /// substitution into an empty value (instead of keeping the value set before it, as HOCON specifies),
+    /// which would wipe every default. An unset variable drops the line; a set one becomes a quoted string.
+    /// </summary>
+    public static string ResolveEnvironmentOverrides(string hocon, Func<string, string?> environment) =>
+        EnvironmentOverride().Replace(hocon, line => environment(line.Groups["var"].Value) is { } value
+            ? line.Groups["assign"].Value + JsonSerializer.Serialize(value)
+            : "");
+
+    [GeneratedRegex(@"^(?<assign>[ \t]*[A-Za-z0-9_.-]+[ \t]*[=:][ \t]*)\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}[ \t\r]*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentOverride();
+}

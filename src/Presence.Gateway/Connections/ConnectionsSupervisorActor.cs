@@ -1,0 +1,200 @@
+using System.Net.WebSockets;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Presence.Actors.Domain;
+using Presence.Actors.PresenceManager;
+
+namespace Presence.Gateway.Connections;
+
+/// <summary>
+/// Parent of every <see cref="ConnectionActor"/>. It watches them (a stopped or
+/// crashed connection is reported to the PresenceManager as a disconnect), and
+/// it does the fan-out: each presence list, tick and shutdown is built once and
+/// offered straight to every socket's outbox, not through each child's mailbox.
+/// </summary>
+internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
+{
+    private const string TickTimer = "tick";
+    private const string KeepAliveTimer = "keepalive";
+
+    private readonly IActorRef _manager;
+    private readonly ConnectionOptions _options;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<ConnectionId, Connection> _connections = [];
+    private (OutboundFrame Frame, long Version)? _latestPresence;
+    private bool _stopping;
+
+    public ConnectionsSupervisorActor(IActorRef manager, ConnectionOptions options)
+    {
+        _manager = manager;
+        _options = options;
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef manager, ConnectionOptions options) =>
+        Akka.Actor.Props.Create(() => new ConnectionsSupervisorActor(manager, options));
+
+    /// <summary>A connection that fails is stopped, never restarted: its handshake state cannot be rebuilt, and its socket is closed.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    protected override void PreStart()
+    {
+        _manager.Tell(new PresenceCommands.Subscribe(Self));
+        Timers.StartPeriodicTimer(TickTimer, TickDue.Instance, _options.Gateway.TickInterval);
+        Timers.StartPeriodicTimer(KeepAliveTimer, KeepAliveDue.Instance, _options.Gateway.PingInterval);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Accept accept:
+                OnAccept(accept.Socket);
+                break;
+            case ConnectionTracked tracked when _connections.TryGetValue(tracked.Id, out var connection):
+                connection.Key = tracked.Key;
+                connection.DisconnectReason = tracked.DisconnectReason;
+                break;
+            case ConnectionAuthenticated authenticated when _connections.TryGetValue(authenticated.Id, out var connection):
+                OnAuthenticated(connection, authenticated);
+                break;
+            case PresenceEvents.PresenceChanged changed:
+                OnPresenceChanged(changed.Snapshot);
+                break;
+            case TickDue:
+                var tick = ServerFrames.Tick(Context.System.Scheduler.Now.ToUnixTimeMilliseconds());
+                foreach (var connection in _connections.Values.Where(c => c.Authenticated))
+                    connection.Socket.Send(tick);
+                break;
+            case KeepAliveDue:
+                // A socket still open now has answered the previous ping in time (see GatewayApp), so its row is renewed.
+                foreach (var (id, connection) in _connections)
+                {
+                    if (connection.Key is { } key)
+                        _manager.Tell(new PresenceCommands.Touch(key, id));
+                }
+                break;
+            case ConnectionClosed closed:
+                OnClosed(closed.Id);
+                break;
+            case ShutdownAll:
+                OnShutdown();
+                Sender.Tell(Done.Instance);
+                break;
+            case ConnectionTracked or ConnectionAuthenticated:
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnAccept(GatewaySocket socket)
+    {
+        if (_stopping)
+        {
+            socket.Send(ServerFrames.Shutdown);
+            socket.Close(CloseCodes.ServiceRestart, "service restart");
+            return;
+        }
+        var child = Context.ActorOf(ConnectionActor.Props(socket, _manager, _options), $"conn-{socket.Id}");
+        Context.WatchWith(child, new ConnectionClosed(socket.Id));
+        _connections[socket.Id] = new Connection(socket);
+        socket.Attach(child);
+    }
+
+    private void OnAuthenticated(Connection connection, ConnectionAuthenticated authenticated)
+    {
+        connection.Authenticated = true;
+        connection.ReadsPresence = authenticated.ReadsPresence;
+        // A tracked reader hears of its own connect, as from the OpenClaw gateway; otherwise only of changes newer than its hello.
+        if (authenticated.ReadsPresence && _latestPresence is { } latest
+            && (latest.Version > authenticated.HelloVersion || (authenticated.Tracked && latest.Version == authenticated.HelloVersion)))
+        {
+            connection.Socket.Outbox.OfferPresence(latest.Frame);
+        }
+    }
+
+    private void OnPresenceChanged(PresenceSnapshot snapshot)
+    {
+        var frame = ServerFrames.Presence(snapshot);
+        _latestPresence = (frame, snapshot.StateVersion);
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.ReadsPresence)
+                connection.Socket.Outbox.OfferPresence(frame);
+        }
+    }
+
+    private void OnClosed(ConnectionId id)
+    {
+        if (!_connections.Remove(id, out var connection))
+            return;
+        if (connection.Key is { } key)
+            _manager.Tell(new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
+        // Normally the socket is already closed; after a crash of its actor this closes it.
+        connection.Socket.Close(WebSocketCloseStatus.InternalServerError, "gateway message handler unavailable");
+    }
+
+    private void OnShutdown()
+    {
+        _stopping = true;
+        _log.Info("Gateway stopping: closing {0} connections with 1012", _connections.Count);
+        foreach (var connection in _connections.Values)
+        {
+            if (connection.Authenticated)
+                connection.Socket.Send(ServerFrames.Shutdown);
+            connection.Socket.Close(CloseCodes.ServiceRestart, "service restart");
+        }
+    }
+
+    /// <summary>Hands a freshly upgraded socket to the supervisor, which creates its actor.</summary>
+    public sealed record Accept(GatewaySocket Socket);
+
+    /// <summary>Sent by a connection whose row it owns, so that its close is reported even if it crashes.</summary>
+    public sealed record ConnectionTracked(ConnectionId Id, PresenceKey Key, string DisconnectReason);
+
+    /// <summary>Sent by a connection after its hello-ok: from now on it gets ticks, and presence lists if it may read them.</summary>
+    public sealed record ConnectionAuthenticated(ConnectionId Id, bool ReadsPresence, bool Tracked, long HelloVersion);
+
+    /// <summary>Sent on a graceful stop: every client gets <c>shutdown</c>, then close 1012; answered with <see cref="Done"/> once queued.</summary>
+    public sealed class ShutdownAll
+    {
+        public static readonly ShutdownAll Instance = new();
+
+        private ShutdownAll()
+        {
+        }
+    }
+
+    private sealed record ConnectionClosed(ConnectionId Id);
+
+    private sealed class TickDue : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly TickDue Instance = new();
+
+        private TickDue()
+        {
+        }
+    }
+
+    private sealed class KeepAliveDue : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly KeepAliveDue Instance = new();
+
+        private KeepAliveDue()
+        {
+        }
+    }
+
+    private sealed class Connection(GatewaySocket socket)
+    {
+        public GatewaySocket Socket { get; } = socket;
+        public PresenceKey? Key { get; set; }
+        public string? DisconnectReason { get; set; }
+        public bool Authenticated { get; set; }
+        public bool ReadsPresence { get; set; }
+    }
+}

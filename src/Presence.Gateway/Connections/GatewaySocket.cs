@@ -1,0 +1,164 @@
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using Akka.Actor;
+using Presence.Actors.Domain;
+using Presence.Gateway.Protocol;
+
+namespace Presence.Gateway.Connections;
+
+/// <summary>
+/// The socket side of one connection, outside the actor system: the read loop
+/// parses each inbound message and tells the <see cref="ConnectionActor"/>; the
+/// <see cref="Outbox"/> loop writes what the gateway sends. Neither blocks an actor.
+/// </summary>
+internal sealed class GatewaySocket
+{
+    /// <summary>How long a close handshake (or a stuck send before it) may take before the socket is dropped.</summary>
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
+    private readonly TaskCompletionSource<IActorRef> _actor = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile int _maxMessageBytes;
+
+    public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings)
+    {
+        Id = id;
+        RemoteAddress = remoteAddress;
+        Origin = origin;
+        OwnOrigin = ownOrigin;
+        Outbox = new Outbox(settings.MaxBufferedBytes);
+        _maxMessageBytes = settings.PreauthMaxPayload;
+    }
+
+    public ConnectionId Id { get; }
+    public IPAddress? RemoteAddress { get; }
+
+    /// <summary>The Origin header of the upgrade, sent by browsers only.</summary>
+    public string? Origin { get; }
+
+    /// <summary>The origin of the gateway's own pages, as the browser sees it.</summary>
+    public string OwnOrigin { get; }
+
+    public Outbox Outbox { get; }
+
+    /// <summary>Called once by the supervisor when the connection's actor exists.</summary>
+    public void Attach(IActorRef actor) => _actor.TrySetResult(actor);
+
+    /// <summary>After hello-ok the client may send up to the <c>maxPayload</c> policy instead of the pre-auth cap.</summary>
+    public void RaiseMessageLimit(int maxPayload) => _maxMessageBytes = maxPayload;
+
+    /// <summary>Queues a frame; a reader too far behind to take it is closed as a slow consumer.</summary>
+    public void Send(OutboundFrame frame)
+    {
+        if (!Outbox.TrySend(frame))
+            Close(WebSocketCloseStatus.PolicyViolation, "slow consumer", discardQueued: true);
+    }
+
+    /// <summary>Queues a close after what is already queued (or instead of it); the socket is dropped if the close does not complete in time.</summary>
+    public void Close(WebSocketCloseStatus status, string reason, bool discardQueued = false)
+    {
+        Outbox.Close(status, TruncateReason(reason), discardQueued);
+        _closing.TrySetResult();
+    }
+
+    /// <summary>Runs both loops until the socket is closed, then tells the actor.</summary>
+    public async Task RunAsync(WebSocket socket, CancellationToken aborted)
+    {
+        var actor = await _actor.Task.WaitAsync(aborted).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var writing = WriteLoopAsync(socket, stop.Token);
+        var watchdog = DropIfCloseStallsAsync(socket, stop.Token);
+        try
+        {
+            await ReadLoopAsync(socket, actor, stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The peer vanished or the server is stopping: either way the connection is over.
+        }
+        finally
+        {
+            Outbox.Abandon();
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(writing, watchdog).ConfigureAwait(false);
+            actor.Tell(ConnectionActor.SocketClosed.Instance);
+        }
+    }
+
+    private async Task ReadLoopAsync(WebSocket socket, IActorRef actor, CancellationToken cancellationToken)
+    {
+        var message = new ArrayBufferWriter<byte>();
+        var tooLarge = false;
+        while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
+        {
+            // A zero-byte read parks an idle socket without holding a buffer.
+            var peek = await socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+            if (peek.MessageType == WebSocketMessageType.Close)
+                break;
+            var chunk = message.GetMemory(4096);
+            var result = await socket.ReceiveAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+                break;
+            if (tooLarge)
+                continue;
+            message.Advance(result.Count);
+            if (message.WrittenCount > _maxMessageBytes)
+            {
+                tooLarge = true;
+                Close(WebSocketCloseStatus.MessageTooBig, "");
+                continue;
+            }
+            if (!result.EndOfMessage)
+                continue;
+            actor.Tell(FrameParser.Parse(message.WrittenSpan));
+            message = new ArrayBufferWriter<byte>();
+        }
+        if (socket.State == WebSocketState.CloseReceived)
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task WriteLoopAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await Outbox.RunAsync(socket, cancellationToken).ConfigureAwait(false) is { } close
+                && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(close.Status, close.Reason, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // The peer went away while we were writing; the read loop sees it too and ends the connection.
+        }
+    }
+
+    private async Task DropIfCloseStallsAsync(WebSocket socket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _closing.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.Delay(CloseGrace, cancellationToken).ConfigureAwait(false);
+            socket.Abort();
+        }
+        catch (OperationCanceledException)
+        {
+            // The connection ended in time.
+        }
+    }
+
+    /// <summary>A close reason is at most 120 UTF-8 bytes on this protocol (123 by RFC 6455), cut on a character boundary.</summary>
+    internal static string TruncateReason(string reason)
+    {
+        const int MaxBytes = 120;
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= MaxBytes)
+            return reason;
+        var length = reason.Length;
+        while (System.Text.Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > MaxBytes)
+            length--;
+        if (length > 0 && char.IsHighSurrogate(reason[length - 1]))
+            length--;
+        return reason[..length];
+    }
+}

@@ -1,0 +1,136 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Akka.Configuration;
+using Presence.Actors.Hosting;
+using Presence.Gateway.Auth;
+
+namespace Presence.Gateway;
+
+/// <summary>
+/// The <c>gateway</c> section of the configuration, read once and validated.
+/// Defaults live in <c>hocon/gateway.hocon</c>; command-line options override them.
+/// </summary>
+public sealed record GatewaySettings
+{
+    /// <summary>Command-line options and the configuration key each one sets.</summary>
+    public static readonly ImmutableDictionary<string, string> Options = new Dictionary<string, string>
+    {
+        ["--port"] = "gateway.port",
+        ["--bind"] = "gateway.bind",
+        ["--auth"] = "gateway.auth",
+        ["--token"] = "gateway.token",
+        ["--password"] = "gateway.password",
+        ["--tick-interval"] = "gateway.tick-interval",
+        ["--ping-interval"] = "gateway.ping-interval",
+        ["--handshake-timeout"] = "gateway.handshake-timeout",
+    }.ToImmutableDictionary();
+
+    private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
+
+    public static Config DefaultConfig => Defaults.Value;
+
+    public required int Port { get; init; }
+    public required IPAddress BindAddress { get; init; }
+    public required AuthMode Auth { get; init; }
+    public SharedSecret? Secret { get; init; }
+    public ImmutableArray<string> AllowedOrigins { get; init; } = [];
+    public required TimeSpan TickInterval { get; init; }
+    public required TimeSpan PingInterval { get; init; }
+    public required TimeSpan HandshakeTimeout { get; init; }
+    public required int PreauthMaxPayload { get; init; }
+    public required int MaxPayload { get; init; }
+    public required long MaxBufferedBytes { get; init; }
+    public required int MaxPendingHandshakeFrames { get; init; }
+
+    public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
+
+    /// <summary>Turns <c>--option value</c> (or <c>--option=value</c>) pairs into configuration that overrides the defaults.</summary>
+    /// <exception cref="GatewaySettingsException">An unknown option or one without a value.</exception>
+    public static Config FromCommandLine(IReadOnlyList<string> args)
+    {
+        var hocon = new StringBuilder();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var (option, value) = args[i].Split('=', 2) is [var name, var inline] ? (name, inline) : (args[i], null);
+            if (!Options.TryGetValue(option, out var key))
+                throw new GatewaySettingsException($"Unknown option {option}. Options: {string.Join(", ", Options.Keys)}.", option);
+            value ??= i + 1 < args.Count ? args[++i] : throw new GatewaySettingsException($"Option {option} needs a value.", option);
+            // A JSON string is a valid HOCON string, so any value is quoted safely.
+            hocon.Append(key).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
+        }
+        return ConfigurationFactory.ParseString(hocon.ToString());
+    }
+
+    /// <summary>Reads and checks the <c>gateway</c> section; an invalid value throws an exception naming its key.</summary>
+    public static GatewaySettings Create(Config config)
+    {
+        config = config.WithFallback(DefaultConfig);
+        var bind = Bind(config);
+        var auth = Enum.TryParse<AuthMode>(config.GetString("gateway.auth"), ignoreCase: true, out var mode) && Enum.IsDefined(mode)
+            ? mode
+            : throw Invalid("gateway.auth", config, "must be none, token or password");
+        var secretKey = auth == AuthMode.Password ? "gateway.password" : "gateway.token";
+        var secret = config.GetString(secretKey);
+        if (auth != AuthMode.None && string.IsNullOrEmpty(secret))
+            throw new GatewaySettingsException($"gateway.auth = {auth.ToString().ToLowerInvariant()} needs a secret: pass --{secretKey[8..]} or set PRESENCE_GATEWAY_{secretKey[8..].ToUpperInvariant()}.", secretKey);
+        if (auth == AuthMode.None && !IPAddress.IsLoopback(bind))
+            throw new GatewaySettingsException($"Refusing to bind {bind} without auth: anyone on the network could read presence. Use --auth token --token <secret>, or --bind loopback.", "gateway.bind");
+        return new GatewaySettings
+        {
+            Port = Int(config, "gateway.port", 0, 65535),
+            BindAddress = bind,
+            Auth = auth,
+            Secret = auth == AuthMode.None ? null : new SharedSecret(secret),
+            AllowedOrigins = [.. config.GetStringList("gateway.allowed-origins")],
+            TickInterval = Duration(config, "gateway.tick-interval"),
+            PingInterval = Duration(config, "gateway.ping-interval"),
+            HandshakeTimeout = Duration(config, "gateway.handshake-timeout"),
+            PreauthMaxPayload = Int(config, "gateway.preauth-max-payload", 1, int.MaxValue),
+            MaxPayload = Int(config, "gateway.max-payload", 1, int.MaxValue),
+            MaxBufferedBytes = Int(config, "gateway.max-buffered-bytes", 1, int.MaxValue),
+            MaxPendingHandshakeFrames = Int(config, "gateway.max-pending-handshake-frames", 0, 10_000),
+        };
+    }
+
+    private static IPAddress Bind(Config config)
+    {
+        var raw = config.GetString("gateway.bind");
+        return raw switch
+        {
+            "loopback" => IPAddress.Loopback,
+            "lan" => IPAddress.Any,
+            _ when IPAddress.TryParse(raw, out var address) => address,
+            _ => throw Invalid("gateway.bind", config, "must be loopback, lan or an IP address"),
+        };
+    }
+
+    private static int Int(Config config, string key, int min, int max) =>
+        int.TryParse(config.GetString(key), out var value) && value >= min && value <= max
+            ? value
+            : throw Invalid(key, config, $"must be a whole number from {min} to {max}");
+
+    private static TimeSpan Duration(Config config, string key)
+    {
+        TimeSpan value;
+        try
+        {
+            value = config.GetTimeSpan(key, allowInfinite: false);
+        }
+        catch (Exception ex) when (ex is FormatException or ConfigurationException or OverflowException or ArgumentException)
+        {
+            throw Invalid(key, config, "must be a duration such as 30s or 500ms");
+        }
+        return value > TimeSpan.Zero ? value : throw Invalid(key, config, "must be greater than zero");
+    }
+
+    private static GatewaySettingsException Invalid(string key, Config config, string rule) =>
+        new($"Invalid configuration {key} = '{config.GetString(key)}': {rule}.", key);
+}
+
+/// <summary>A gateway setting or option is invalid; <see cref="Key"/> names it.</summary>
+public sealed class GatewaySettingsException(string message, string key) : Exception(message)
+{
+    public string Key { get; } = key;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test suite of Presence.Actors on a fresh machine: installs what is
+# missing, builds once in Release, runs each suite, and ends with the plain
+# line "N passed, N failed" summed over all suites. Exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/artifacts/test-results"
+rm -rf "$results" && mkdir -p "$results"
+
+passed=0
+failed=0
+skipped=0
+status=0
+
+note() { printf '\n== %s\n' "$*"; }
+
+count_trx() {
+  local trx=$1 p f s
+  p=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
+  f=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+  s=$(grep -o '<Counters [^>]*' "$trx" | grep -o ' notExecuted="[0-9]*"' | grep -o '[0-9]*')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
+}
+
+note "restore and build (Release)"
+if ! dotnet build Presence.Actors.sln -c Release -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  note "$name"
+  if ! dotnet test "$project" -c Release --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" --blame-hang-timeout 5m; then
+    status=1
+  fi
+  if [ -f "$results/$name.trx" ]; then
+    count_trx "$results/$name.trx"
+  else
+    echo "$name produced no results"; failed=$((failed + 1)); status=1
+  fi
+done
+
+if [ -x tests/compat/run.sh ]; then
+  note "compat: the real @openclaw/gateway-client against the gateway"
+  export PRESENCE_GATEWAY_DLL="$root/src/Presence.Gateway/bin/Release/net10.0/Presence.Gateway.dll"
+  if ! tests/compat/run.sh 2>&1 | tee "$results/compat.log"; then
+    status=1
+  fi
+  p=$(grep -E '^# pass [0-9]+' "$results/compat.log" | tail -1 | grep -o '[0-9]*$')
+  f=$(grep -E '^# fail [0-9]+' "$results/compat.log" | tail -1 | grep -o '[0-9]*$')
+  if [ -z "$p" ] && [ -z "$f" ]; then
+    echo "compat suite printed no summary"; failed=$((failed + 1)); status=1
+  fi
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+fi
+
+[ "$failed" -gt 0 ] && status=1
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit $status
