@@ -37,6 +37,7 @@ public static partial class GatewayApp
         builder.Services.AddAkka("presence-gateway", akka =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
+            akka.AddHocon(GatewaySettings.DefaultConfig, HoconAddMode.Append);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();
