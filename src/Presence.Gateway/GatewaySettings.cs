@@ -66,7 +66,9 @@ public sealed record GatewaySettings
     /// <summary>Reads and checks the <c>gateway</c> section; an invalid value throws an exception naming its key.</summary>
     public static GatewaySettings Create(Config config)
     {
-        config = config.WithFallback(DefaultConfig);
+        // Akka refuses a config as its own fallback, and the defaults may be passed in as they are.
+        if (!ReferenceEquals(config, DefaultConfig))
+            config = config.WithFallback(DefaultConfig);
         var bind = Bind(config);
         var auth = Enum.TryParse<AuthMode>(config.GetString("gateway.auth"), ignoreCase: true, out var mode) && Enum.IsDefined(mode)
             ? mode

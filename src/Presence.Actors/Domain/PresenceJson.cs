@@ -13,11 +13,21 @@ public static class PresenceJson
     /// <summary>Keeps "·" and other non-ASCII text as UTF-8, as the OpenClaw gateway does; still escapes what JSON requires.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    /// <summary>One row's JSON; the buffer and writer are reused per thread, so only the result is allocated.</summary>
     public static byte[] Serialize(PresenceEntry entry)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-            Write(writer, entry);
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        writer.Reset(buffer);
+        Write(writer, entry);
+        writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
 

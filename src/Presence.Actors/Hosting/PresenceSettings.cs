@@ -26,7 +26,9 @@ public sealed record PresenceSettings(
     /// <summary>Reads and checks the <c>presence</c> section; an invalid value throws an exception that names its key.</summary>
     public static PresenceSettings Create(Config config)
     {
-        config = config.WithFallback(DefaultConfig);
+        // Akka refuses a config as its own fallback, and the defaults may be passed in as they are.
+        if (!ReferenceEquals(config, DefaultConfig))
+            config = config.WithFallback(DefaultConfig);
         var ttl = Positive(config, "presence.ttl");
         var sweep = Positive(config, "presence.sweep-interval");
         if (sweep > ttl / 2)

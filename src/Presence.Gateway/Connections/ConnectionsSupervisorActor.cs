@@ -95,8 +95,9 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     {
         if (_stopping)
         {
-            socket.Send(ServerFrames.Shutdown);
             socket.Close(CloseCodes.ServiceRestart, "service restart");
+            // No actor will run this connection; attaching nobody lets its loops send the close and end.
+            socket.Attach(ActorRefs.Nobody);
             return;
         }
         var child = Context.ActorOf(ConnectionActor.Props(socket, _manager, _options), $"conn-{socket.Id}");

@@ -1,0 +1,95 @@
+using Akka.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Presence.Actors.Domain;
+
+namespace Presence.Gateway.Tests.Conformance;
+
+/// <summary>
+/// A real gateway (Kestrel + actor system) on 127.0.0.1 and a port the OS picks, started
+/// through the same <see cref="GatewayApp.Build"/> the executable uses. Each test starts its
+/// own, so tests never share presence state and may run in parallel.
+/// </summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    /// <summary>The shared secret every token-mode gateway of this suite is started with.</summary>
+    public const string Token = "secret";
+
+    public const string SelfInstanceId = "conformance-self";
+    public const string SelfHost = "conformance-host";
+    public const string SelfIp = "192.0.2.10";
+
+    private readonly WebApplication _app;
+    private int _stopped;
+
+    private TestGateway(WebApplication app, Uri url)
+    {
+        _app = app;
+        Url = url;
+    }
+
+    /// <summary>ws://127.0.0.1:&lt;port&gt;</summary>
+    public Uri Url { get; }
+
+    /// <summary>What the gateway's own pages are served from, i.e. the Origin a browser on the gateway host sends.</summary>
+    public string OwnOrigin => $"http://{Url.Authority}";
+
+    /// <summary>
+    /// Starts a gateway in token mode (secret <see cref="Token"/>) unless <paramref name="args"/> says
+    /// otherwise; later options win over the defaults. <paramref name="hocon"/> overrides
+    /// <c>gateway.*</c> and <c>presence.*</c> keys (short timers).
+    /// </summary>
+    public static async Task<TestGateway> StartAsync(string hocon = "", params string[] args)
+    {
+        string[] defaults = ["--port", "0", "--bind", "127.0.0.1", "--auth", "token", "--token", Token];
+        // A fixed self row makes the gateway's own entry predictable whatever machine runs the suite.
+        var self = SelfEntry.Create(SelfHost, SelfIp, "0.1.0", "linux conformance", "Linux", SelfInstanceId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var app = GatewayApp.Build([.. defaults, .. args], ConfigurationFactory.ParseString(hocon), self);
+        try
+        {
+            await app.StartAsync().WaitAsync(TestClient.DefaultTimeout);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new TestGateway(app, new Uri(GatewayApp.ListeningUrl(app)));
+    }
+
+    public Task<TestClient> ConnectAsync(string? origin = null) => TestClient.ConnectAsync(Url, origin);
+
+    /// <summary>Opens a socket and completes a handshake with <paramref name="parameters"/> (default: the reference client's identity).</summary>
+    public async Task<TestClient> ConnectAndHandshakeAsync(System.Text.Json.Nodes.JsonObject? parameters = null, string? origin = null)
+    {
+        var client = await ConnectAsync(origin);
+        try
+        {
+            await client.HandshakeAsync(parameters);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A graceful stop, as on SIGTERM; safe to call more than once.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+            await _app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}
