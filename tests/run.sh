@@ -23,6 +23,13 @@ count_trx() {
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
 }
 
+# The browser tests drive Debian's Chromium (PuppeteerSharp never downloads a browser).
+if ! command -v chromium >/dev/null; then
+  note "install chromium"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    || echo "chromium could not be installed; the browser tests will fail"
+fi
+
 note "restore and build (Release)"
 if ! dotnet build Presence.Actors.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -44,6 +51,42 @@ for project in tests/*/*.Tests.csproj; do
     echo "$name produced no results"; failed=$((failed + 1)); status=1
   fi
 done
+
+# docker-compose.yml is checked statically (no Docker engine here): counted as one test.
+note "docker-compose.yml: docker-compose config"
+if ! command -v docker-compose >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } \
+    || echo "docker-compose could not be installed"
+fi
+if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config -q; then
+  echo "docker-compose config: passed"; passed=$((passed + 1))
+else
+  echo "docker-compose config: failed"; failed=$((failed + 1)); status=1
+fi
+
+# Tools that end with their own "<name>: N passed, N failed" line are added to the sum.
+run_counted() {
+  local name=$1; shift
+  note "$name"
+  local log="$results/${name// /-}.log"
+  if ! "$@" 2>&1 | tee "$log"; then
+    status=1
+  fi
+  local line p f
+  line=$(grep -E "^$name: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "$name printed no summary"; failed=$((failed + 1)); status=1; return
+  fi
+  p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+# A bounded fuzzing pass over the parser, validators and merge, seeded with the captured frames.
+run_counted fuzz dotnet fuzz/Presence.Fuzz/bin/Release/net10.0/Presence.Fuzz.dll run --seconds 20 --crashes "$root/artifacts/fuzz/crashes"
+
+# The load tool's smoke: every scenario for a few seconds, asserting behaviour (all answered, every watcher served).
+run_counted "load smoke" dotnet bench/Presence.LoadTest/bin/Release/net10.0/Presence.LoadTest.dll smoke
 
 if [ -x tests/compat/run.sh ]; then
   note "compat: the real @openclaw/gateway-client against the gateway"

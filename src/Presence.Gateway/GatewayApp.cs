@@ -6,10 +6,12 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
 using Presence.Actors.PresenceManager;
 using Presence.Gateway.Connections;
+using Presence.Gateway.Operators;
 
 namespace Presence.Gateway;
 
@@ -18,6 +20,9 @@ public static partial class GatewayApp
 {
     public static readonly string Version =
         typeof(GatewayApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    /// <summary>The actor system's name: cluster seeds given as host:port are addresses of it.</summary>
+    public const string SystemName = "presence-gateway";
 
     /// <param name="args">Gateway options such as <c>--port 0 --auth token --token secret</c>.</param>
     /// <param name="overrides">Configuration that wins over options and defaults (tests use it for short timers).</param>
@@ -28,13 +33,15 @@ public static partial class GatewayApp
         var config = (overrides ?? Config.Empty).WithFallback(GatewaySettings.FromCommandLine(args));
         var settings = GatewaySettings.Create(config);
         var presence = PresenceSettings.Create(config);
+        var cluster = ClusterSettings(config);
+        var admission = new Admission(settings.Limits);
 
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
-        builder.Services.AddAkka("presence-gateway", akka =>
+        builder.Services.AddAkka(SystemName, akka =>
         {
             akka.AddHocon(config, HoconAddMode.Prepend);
             akka.AddHocon(GatewaySettings.DefaultConfig, HoconAddMode.Append);
@@ -44,18 +51,23 @@ public static partial class GatewayApp
                 loggers.AddLoggerFactory();
             });
             akka.AddPresence(self);
+            if (cluster.Enabled)
+                akka.AddPresenceCluster(cluster);
+            akka.AddOperators();
             akka.WithActors((system, registry) =>
             {
-                var options = new ConnectionOptions(settings, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
+                var options = new ConnectionOptions(settings, admission, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
                 var supervisor = system.ActorOf(ConnectionsSupervisorActor.Props(registry.Get<PresenceManagerActor>(), options), "connections");
                 registry.Register<ConnectionsSupervisorActor>(supervisor);
             });
         });
         builder.Services.AddPresenceQueries();
+        builder.Services.AddOperators();
 
         var app = builder.Build();
         app.UseWebSockets();
-        app.Map("/", context => AcceptAsync(context, settings));
+        app.MapOperators();
+        app.Map("/", context => AcceptAsync(context, settings, admission));
         var lifetime = app.Lifetime;
         lifetime.ApplicationStarted.Register(() =>
         {
@@ -66,6 +78,19 @@ public static partial class GatewayApp
         return app;
     }
 
+    /// <summary>Cluster options (<c>--cluster</c>, <c>--seed</c>, ...) are gateway options: a bad one stops start-up like any other, with exit code 2.</summary>
+    private static PresenceClusterSettings ClusterSettings(Config config)
+    {
+        try
+        {
+            return PresenceClusterSettings.Create(config, SystemName);
+        }
+        catch (PresenceSettingsException ex)
+        {
+            throw new GatewaySettingsException(ex.Message, ex.Key);
+        }
+    }
+
     /// <summary>The WebSocket URL clients dial, with the real port when the configured one was 0.</summary>
     public static string ListeningUrl(WebApplication app)
     {
@@ -73,13 +98,27 @@ public static partial class GatewayApp
         return address.Replace("http://", "ws://", StringComparison.Ordinal);
     }
 
-    private static async Task AcceptAsync(HttpContext context, GatewaySettings settings)
+    private static async Task AcceptAsync(HttpContext context, GatewaySettings settings, Admission admission)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            await context.Response.WriteAsync("Presence.Actors gateway: connect with the OpenClaw Gateway WebSocket protocol.\n", context.RequestAborted).ConfigureAwait(false);
+            await OperatorsHosting.ServeInstancesPageAsync(context).ConfigureAwait(false);
             return;
         }
+        using var ticket = admission.TryAdmit(context.Connection.RemoteIpAddress, out var refusal);
+        if (ticket is null)
+        {
+            // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "1";
+            await context.Response.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        await RunConnectionAsync(context, settings, ticket).ConfigureAwait(false);
+    }
+
+    private static async Task RunConnectionAsync(HttpContext context, GatewaySettings settings, Admission.Ticket ticket)
+    {
         var supervisor = await context.RequestServices.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.RequestAborted).ConfigureAwait(false);
         using var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
@@ -93,7 +132,8 @@ public static partial class GatewayApp
             context.Connection.RemoteIpAddress,
             context.Request.Headers.Origin.FirstOrDefault(),
             $"{context.Request.Scheme}://{context.Request.Host}",
-            settings);
+            settings,
+            ticket);
         supervisor.Tell(new ConnectionsSupervisorActor.Accept(socket));
         await socket.RunAsync(webSocket, context.RequestAborted).ConfigureAwait(false);
     }

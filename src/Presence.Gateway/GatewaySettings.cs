@@ -25,7 +25,16 @@ public sealed record GatewaySettings
         ["--tick-interval"] = "gateway.tick-interval",
         ["--ping-interval"] = "gateway.ping-interval",
         ["--handshake-timeout"] = "gateway.handshake-timeout",
+        ["--cluster"] = "presence.cluster.enabled",
+        ["--cluster-port"] = "presence.cluster.port",
+        ["--seed"] = "presence.cluster.seeds",
     }.ToImmutableDictionary();
+
+    /// <summary>Options that need no value (<c>--cluster</c>); <c>--cluster=off</c> still works.</summary>
+    private static readonly ImmutableHashSet<string> Flags = ["--cluster"];
+
+    /// <summary>Options that may be given more than once; they set a list.</summary>
+    private static readonly ImmutableHashSet<string> Repeatable = ["--seed"];
 
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 
@@ -43,6 +52,7 @@ public sealed record GatewaySettings
     public required int MaxPayload { get; init; }
     public required long MaxBufferedBytes { get; init; }
     public required int MaxPendingHandshakeFrames { get; init; }
+    public required AdmissionLimits Limits { get; init; }
 
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
 
@@ -51,15 +61,25 @@ public sealed record GatewaySettings
     public static Config FromCommandLine(IReadOnlyList<string> args)
     {
         var hocon = new StringBuilder();
+        var lists = new Dictionary<string, List<string>>();
         for (var i = 0; i < args.Count; i++)
         {
             var (option, value) = args[i].Split('=', 2) is [var name, var inline] ? (name, inline) : (args[i], null);
             if (!Options.TryGetValue(option, out var key))
                 throw new GatewaySettingsException($"Unknown option {option}. Options: {string.Join(", ", Options.Keys)}.", option);
+            if (value is null && Flags.Contains(option))
+                value = "on";
             value ??= i + 1 < args.Count ? args[++i] : throw new GatewaySettingsException($"Option {option} needs a value.", option);
+            if (Repeatable.Contains(option))
+            {
+                (lists.TryGetValue(key, out var items) ? items : lists[key] = []).Add(value);
+                continue;
+            }
             // A JSON string is a valid HOCON string, so any value is quoted safely.
             hocon.Append(key).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
         }
+        foreach (var (key, items) in lists)
+            hocon.Append(key).Append(" = [").AppendJoin(", ", items.Select(item => JsonSerializer.Serialize(item))).AppendLine("]");
         return ConfigurationFactory.ParseString(hocon.ToString());
     }
 
@@ -93,6 +113,15 @@ public sealed record GatewaySettings
             MaxPayload = Int(config, "gateway.max-payload", 1, int.MaxValue),
             MaxBufferedBytes = Int(config, "gateway.max-buffered-bytes", 1, int.MaxValue),
             MaxPendingHandshakeFrames = Int(config, "gateway.max-pending-handshake-frames", 0, 10_000),
+            Limits = new AdmissionLimits(
+                Int(config, "gateway.max-connections", 1, int.MaxValue),
+                Int(config, "gateway.max-pending-handshakes-per-address", 1, int.MaxValue),
+                Int(config, "gateway.auth-failures-per-address", 1, int.MaxValue),
+                Duration(config, "gateway.auth-failure-window"),
+                config.GetBoolean("gateway.auth-limit-exempts-loopback"),
+                Int(config, "gateway.max-requests-in-flight-per-connection", 1, int.MaxValue),
+                Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
+                Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
         };
     }
 
@@ -136,3 +165,14 @@ public sealed class GatewaySettingsException(string message, string key) : Excep
 {
     public string Key { get; } = key;
 }
+
+/// <summary>Admission control: the most the gateway holds for one address and for everyone together.</summary>
+public sealed record AdmissionLimits(
+    int MaxConnections,
+    int MaxPendingHandshakesPerAddress,
+    int AuthFailuresPerAddress,
+    TimeSpan AuthFailureWindow,
+    bool AuthLimitExemptsLoopback,
+    int MaxRequestsInFlightPerConnection,
+    int MaxRequestsInFlight,
+    int MaxInboundQueue);

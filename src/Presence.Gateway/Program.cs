@@ -1,5 +1,8 @@
 using Presence.Gateway;
+using Presence.Gateway.Operators;
 
+if (args is [InstancesCommand.Verb, ..])
+    return await InstancesCommand.RunFromConsoleAsync(args[1..]);
 try
 {
     await GatewayApp.Build(args).RunAsync();

@@ -9,23 +9,18 @@ namespace Presence.Actors.Domain;
 /// </summary>
 public sealed record BeaconText(string Host, string Ip, string Version, long? LastInputSeconds, string Mode, string Reason)
 {
-    /// <summary>The pattern of the OpenClaw gateway, so that the same texts match; it is not anchored at the start.</summary>
+    /// <summary>
+    /// The pattern of the OpenClaw gateway, so that the same texts match; it is not anchored at the start.
+    /// The non-backtracking engine matches in linear time, so no input can stall it and no timeout
+    /// (which a loaded machine could trip on an honest beacon) is needed.
+    /// </summary>
     private static readonly Regex Pattern = new(
         @"Node:\s*([^ (]+)\s*\(([^)]+)\)\s*·\s*app\s*([^·]+?)\s*·\s*last input\s*([0-9]+)s ago\s*·\s*mode\s*([^·]+?)\s*·\s*reason\s*(.+)$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled,
-        TimeSpan.FromMilliseconds(100));
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
 
     public static BeaconText? Parse(string text)
     {
-        Match match;
-        try
-        {
-            match = Pattern.Match(text.Trim());
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return null;
-        }
+        var match = Pattern.Match(text.Trim());
         if (!match.Success)
             return null;
         // Digits beyond long's range are not a believable idle time; keep the rest of the parse.

@@ -7,23 +7,27 @@ namespace Presence.Actors.Domain;
 /// gateway's <c>now</c> (ms since the Unix epoch) and returns the next state.
 /// <see cref="Version"/> grows by one per change a reader could see; refreshing
 /// a row's freshness (the self row on a sweep, a connection on a pong) is not one.
+/// In a cluster it also holds the rows other nodes own (see <see cref="WithNode"/>), and the
+/// snapshot is the merged view of all of them (<see cref="PresenceMerge"/>); alone, it is just this node's list.
 /// </summary>
 public sealed class PresenceState
 {
     private readonly ImmutableDictionary<PresenceKey, PresenceRow> _rows;
     private readonly PresenceRow _self;
     private readonly PresenceLimits _limits;
+    private readonly ImmutableDictionary<string, RemoteNode> _nodes;
 
-    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits)
+    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes)
     {
         _self = self;
         _rows = rows;
         Version = version;
         _limits = limits;
+        _nodes = nodes;
     }
 
     public static PresenceState Create(PresenceEntry self, PresenceLimits limits) =>
-        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits);
+        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty);
 
     public long Version { get; }
 
@@ -33,6 +37,42 @@ public sealed class PresenceState
     public int Count => _rows.Count + 1;
 
     public PresenceEntry? Find(PresenceKey key) => _rows.TryGetValue(key, out var row) ? row.Entry : null;
+
+    /// <summary>The rows this node owns (its self row aside): what it replicates to the other nodes.</summary>
+    internal ImmutableDictionary<PresenceKey, PresenceRow> LocalRows => _rows;
+
+    internal PresenceRow SelfRow => _self;
+
+    /// <summary>The other nodes whose rows are in the view, by node id.</summary>
+    public IEnumerable<string> Nodes => _nodes.Keys;
+
+    /// <summary>
+    /// Replaces what node <paramref name="node"/> owns with <paramref name="rows"/> (empty: its rows leave the view).
+    /// Only a change a reader could see bumps the version: rows that differ in <c>ts</c> alone are a refresh.
+    /// </summary>
+    public PresenceState WithNode(string node, NodeRows rows)
+    {
+        _nodes.TryGetValue(node, out var current);
+        if (rows.IsEmpty)
+            return current is null ? this : WithNodes(_nodes.Remove(node), Version + 1);
+        var next = RemoteNode.From(rows, current);
+        var visible = current is null || !current.SameApartFromTs(next);
+        return WithNodes(_nodes.SetItem(node, next), visible ? Version + 1 : Version);
+    }
+
+    /// <summary>
+    /// A node left the cluster gracefully: its self row goes, and its client rows stay as disconnected
+    /// (re-stamped at <paramref name="now"/> unless already marked) until the TTL removes them, as on one node.
+    /// </summary>
+    public PresenceState NodeLeft(string node, long now)
+    {
+        if (!_nodes.TryGetValue(node, out var current))
+            return this;
+        var rows = current.Rows.ToImmutableDictionary(row => row.Key, row => IsDisconnected(row.Value.Entry)
+            ? row.Value.Entry
+            : row.Value.Entry with { Reason = DisconnectReason(row.Value.Entry), Ts = now });
+        return WithNode(node, new NodeRows(null, rows));
+    }
 
     /// <summary>
     /// Merges <paramref name="update"/> into the row under <paramref name="key"/>.
@@ -71,7 +111,7 @@ public sealed class PresenceState
     public PresenceState Sweep(long now)
     {
         var swept = Expire(now);
-        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, swept.Version, _limits);
+        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, swept.Version, _limits, swept._nodes);
     }
 
     /// <summary>Drops every row older than the TTL; a row exactly TTL old is still fresh.</summary>
@@ -86,12 +126,18 @@ public sealed class PresenceState
             kept ??= _rows.ToBuilder();
             kept.Remove(key);
         }
-        return kept is null ? this : With(kept.ToImmutable(), Version + 1);
+        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1);
+        return expired.ExpireNodes(oldestAllowed);
     }
 
     /// <summary>The self row first, then the others newest first.</summary>
     public PresenceSnapshot ToSnapshot()
     {
+        if (!_nodes.IsEmpty)
+        {
+            var view = PresenceMerge.View(_self, _rows, _nodes.Values.Select(node => (node.Self, (IEnumerable<KeyValuePair<PresenceKey, PresenceRow>>)node.Rows)), _limits.MaxEntries);
+            return new PresenceSnapshot(view, Version);
+        }
         var others = new PresenceRow[_rows.Count];
         var timestamps = new long[_rows.Count];
         var i = 0;
@@ -130,7 +176,73 @@ public sealed class PresenceState
         return rows;
     }
 
-    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version) => new(_self, rows, version, _limits);
+    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version) => new(_self, rows, version, _limits, _nodes);
+
+    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes);
+
+    /// <summary>A read never shows another node's expired row either, even before that node sweeps it.</summary>
+    private PresenceState ExpireNodes(long oldestAllowed)
+    {
+        var state = this;
+        foreach (var (node, rows) in _nodes)
+        {
+            if (rows.Expire(oldestAllowed) is { } kept)
+                state = state.WithNodes(kept.IsEmpty ? state._nodes.Remove(node) : state._nodes.SetItem(node, kept), state.Version + 1);
+        }
+        return state;
+    }
+
+    private static bool IsDisconnected(PresenceEntry entry) => entry.Reason is "disconnect" or "node-disconnected";
+
+    // The reasons a connection's close writes (ConnectedClient): nodes have their own.
+    private static string DisconnectReason(PresenceEntry entry) =>
+        entry.Reason is { } reason && reason.StartsWith("node-", StringComparison.Ordinal) ? "node-disconnected" : "disconnect";
+
+    /// <summary>Another node's rows as stored rows, so that each keeps its JSON across snapshots.</summary>
+    private sealed class RemoteNode(PresenceRow? self, ImmutableDictionary<PresenceKey, PresenceRow> rows)
+    {
+        public PresenceRow? Self { get; } = self;
+
+        public ImmutableDictionary<PresenceKey, PresenceRow> Rows { get; } = rows;
+
+        public bool IsEmpty => Self is null && Rows.IsEmpty;
+
+        /// <summary>Reuses the stored row of every entry that did not change.</summary>
+        public static RemoteNode From(NodeRows rows, RemoteNode? current)
+        {
+            var self = rows.Self is null ? null : Reuse(current?.Self, rows.Self);
+            var stored = rows.Rows.ToImmutableDictionary(
+                row => row.Key,
+                row => Reuse(current is not null && current.Rows.TryGetValue(row.Key, out var seen) ? seen : null, row.Value));
+            return new RemoteNode(self, stored);
+        }
+
+        public bool SameApartFromTs(RemoteNode other)
+        {
+            if (!SameApartFromTs(Self, other.Self) || Rows.Count != other.Rows.Count)
+                return false;
+            foreach (var (key, row) in Rows)
+            {
+                if (!other.Rows.TryGetValue(key, out var theirs) || !SameApartFromTs(row, theirs))
+                    return false;
+            }
+            return true;
+        }
+
+        /// <summary>The rows still fresh, or null when none expired.</summary>
+        public RemoteNode? Expire(long oldestAllowed)
+        {
+            var selfExpired = Self is not null && Self.Entry.Ts < oldestAllowed;
+            var expired = Rows.Where(row => row.Value.Entry.Ts < oldestAllowed).Select(row => row.Key).ToList();
+            return selfExpired || expired.Count > 0 ? new RemoteNode(selfExpired ? null : Self, Rows.RemoveRange(expired)) : null;
+        }
+
+        private static PresenceRow Reuse(PresenceRow? seen, PresenceEntry entry) =>
+            seen is not null && seen.Entry.Ts == entry.Ts && PresenceMerge.SameApartFromTs(seen.Entry, entry) ? seen : new PresenceRow(entry, owner: null);
+
+        private static bool SameApartFromTs(PresenceRow? a, PresenceRow? b) =>
+            a is null || b is null ? a is null && b is null : PresenceMerge.SameApartFromTs(a.Entry, b.Entry);
+    }
 }
 
 /// <summary>The bounds a <see cref="PresenceState"/> enforces.</summary>

@@ -50,18 +50,21 @@ public sealed record PresenceUpdate
         };
     }
 
+    /// <summary>Most roles or scopes one row keeps: unions only grow, so without a cap repeated beacons could grow a row without bound.</summary>
+    public const int MaxRolesOrScopes = 32;
+
     private static ImmutableArray<string> Union(ImmutableArray<string> existing, ImmutableArray<string> added)
     {
         if (added.IsDefaultOrEmpty)
             return existing;
-        if (existing.IsDefaultOrEmpty)
-            return added.Distinct(StringComparer.Ordinal).ToImmutableArray();
-        var builder = existing.ToBuilder();
+        var builder = existing.IsDefault ? ImmutableArray.CreateBuilder<string>() : existing.ToBuilder();
         foreach (var value in added)
         {
+            if (builder.Count == MaxRolesOrScopes)
+                break;
             if (!builder.Contains(value))
                 builder.Add(value);
         }
-        return builder.Count == existing.Length ? existing : builder.ToImmutable();
+        return !existing.IsDefault && builder.Count == existing.Length ? existing : builder.ToImmutable();
     }
 }

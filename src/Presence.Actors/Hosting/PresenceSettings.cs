@@ -42,7 +42,7 @@ public sealed record PresenceSettings(
             Positive(config, "presence.ask-timeout"));
     }
 
-    private static TimeSpan Positive(Config config, string key)
+    internal static TimeSpan Positive(Config config, string key)
     {
         TimeSpan value;
         try
@@ -64,17 +64,19 @@ public sealed record PresenceSettings(
             : throw Invalid(key, config, "must be a whole number of at least 1 (the gateway's own row counts)");
     }
 
-    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it.</summary>
-    private static ImmutableHashSet<string> Modes(Config config, string key)
+    private static ImmutableHashSet<string> Modes(Config config, string key) => StringList(config, key).ToImmutableHashSet(StringComparer.Ordinal);
+
+    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it; blank items dropped.</summary>
+    internal static IEnumerable<string> StringList(Config config, string key)
     {
         var value = config.GetValue(key);
-        var modes = value is not null && value.IsArray()
+        var items = value is not null && value.IsArray()
             ? config.GetStringList(key)
             : (config.GetString(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return modes.Select(mode => mode.Trim()).Where(mode => mode.Length > 0).ToImmutableHashSet(StringComparer.Ordinal);
+        return items.Select(item => item.Trim()).Where(item => item.Length > 0);
     }
 
-    private static PresenceSettingsException Invalid(string key, Config config, string rule)
+    internal static PresenceSettingsException Invalid(string key, Config config, string rule)
     {
         string? raw;
         try

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
 using static Presence.Actors.PresenceManager.PresenceCommands;
@@ -11,6 +12,8 @@ namespace Presence.Actors.PresenceManager;
 /// <summary>
 /// Owns the presence map: applies upserts, answers queries, sweeps expired rows
 /// on its own timer, and tells subscribers of changes, coalesced under bursts.
+/// In a cluster it also holds the rows other nodes own (told by the <see cref="PresenceReplicatorActor"/>,
+/// which it tells of its own rows in turn), and its list is the merged view.
 /// </summary>
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
@@ -24,6 +27,7 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     private long _announcedVersion;
     private long? _lastAnnouncedAt;
     private bool _flushScheduled;
+    private IActorRef? _replicator;
 
     public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
     {
@@ -70,8 +74,22 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 if (_subscribers.Remove(unsubscribe.Subscriber))
                     Context.Unwatch(unsubscribe.Subscriber);
                 break;
+            case Terminated terminated when terminated.ActorRef.Equals(_replicator):
+                _replicator = null;
+                break;
             case Terminated terminated:
                 _subscribers.Remove(terminated.ActorRef);
+                break;
+            case ReplicationProtocol.WatchLocalRows watch:
+                _replicator = watch.Replicator;
+                Context.Watch(_replicator);
+                TellLocalRows();
+                break;
+            case ReplicationProtocol.RemoteRowsChanged remote:
+                Apply(_state.WithNode(remote.Node, remote.Rows));
+                break;
+            case ReplicationProtocol.RemoteNodeLeft left:
+                Apply(_state.NodeLeft(left.Node, Now));
                 break;
             case SweepTick:
                 Apply(_state.Sweep(Now));
@@ -92,7 +110,10 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         if (ReferenceEquals(next, _state))
             return;
         var visible = next.Version != _state.Version;
+        var localChanged = !ReferenceEquals(next.LocalRows, _state.LocalRows) || !ReferenceEquals(next.SelfRow, _state.SelfRow);
         _state = next;
+        if (localChanged)
+            TellLocalRows();
         _snapshot = null;
         if (visible)
             OnVisibleChange();
@@ -112,6 +133,8 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, _settings.BroadcastInterval - sinceLast);
         _flushScheduled = true;
     }
+
+    private void TellLocalRows() => _replicator?.Tell(new ReplicationProtocol.LocalRowsChanged(_state.SelfRow, _state.LocalRows));
 
     private void Announce()
     {

@@ -4,6 +4,7 @@ using Akka.Event;
 using Presence.Actors.Domain;
 using Presence.Actors.PresenceManager;
 using Presence.Gateway.Auth;
+using Presence.Gateway.Operators;
 using Presence.Gateway.Protocol;
 using static Presence.Actors.PresenceManager.PresenceQueries;
 
@@ -18,6 +19,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 {
     private const string HandshakeTimer = "handshake";
     private const int MaxUnauthorizedRoleCalls = 10;
+    private const int RetryAfterBusyMs = 100;
 
     /// <summary>Browser clients, which must connect from an allowed origin.</summary>
     private static readonly HashSet<string> BrowserClientIds = ["openclaw-control-ui", "openclaw-browser-copilot", "webchat-ui", "webchat"];
@@ -31,6 +33,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private ConnectedClient? _client;
     private bool _readsPresence;
     private int _unauthorizedRoleCalls;
+    private int _requestsInFlight;
 
     public ConnectionActor(GatewaySocket socket, IActorRef manager, ConnectionOptions options)
     {
@@ -62,22 +65,32 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         Timers.StartSingleTimer(HandshakeTimer, HandshakeTimedOut.Instance, Settings.HandshakeTimeout);
     }
 
+    /// <summary>Reads still awaiting the manager when the connection ends give their gateway-wide slots back.</summary>
+    protected override void PostStop()
+    {
+        for (; _requestsInFlight > 0; _requestsInFlight--)
+            _options.Admission.RequestEnded();
+    }
+
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case InboundFrame frame:
                 OnFrame(frame);
+                _socket.FrameHandled();
                 break;
             case HelloReady ready:
                 OnHelloReady(ready);
                 break;
             case PresenceAnswer answer:
+                EndRequest();
                 Send(answer.Snapshot is null
                     ? ServerFrames.Error(answer.RequestId, GatewayErrors.Unavailable("presence is unavailable; retry shortly", 1000))
                     : ServerFrames.Ok(answer.RequestId, answer.Snapshot.Json));
                 break;
             case HandshakeTimedOut when _phase is Phase.AwaitingConnect or Phase.Connecting:
+                GatewayMetrics.HandshakeFailed("timeout");
                 Close(WebSocketCloseStatus.NormalClosure, "");
                 break;
             case HandshakeTimedOut:
@@ -99,6 +112,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 OnFirstFrame(frame);
                 break;
             case Phase.Connecting when _pendingHandshakeFrames.Count >= Settings.MaxPendingHandshakeFrames:
+                GatewayMetrics.HandshakeFailed("too_many_pending_frames");
                 Close(WebSocketCloseStatus.PolicyViolation, "too many pending handshake frames");
                 break;
             case Phase.Connecting:
@@ -117,9 +131,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         switch (frame)
         {
             case MalformedJsonFrame:
+                GatewayMetrics.HandshakeFailed("malformed_json");
                 Close(WebSocketCloseStatus.NormalClosure, "");
                 break;
             case InvalidFrame:
+                GatewayMetrics.HandshakeFailed("invalid_frame");
                 Close(WebSocketCloseStatus.PolicyViolation, "invalid request frame");
                 break;
             case RequestFrame { Method: not "connect" } request:
@@ -142,6 +158,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (!ProtocolAccepted(parameters!))
         {
             Send(ServerFrames.Error(request.Id, GatewayErrors.ProtocolMismatch(parameters!.MinProtocol, parameters.MaxProtocol)));
+            GatewayMetrics.HandshakeFailed("protocol_mismatch");
             Close(WebSocketCloseStatus.ProtocolError, "protocol mismatch");
             return;
         }
@@ -155,8 +172,14 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             Reject(request.Id, GatewayErrors.OriginNotAllowed());
             return;
         }
+        if (Settings.Auth != AuthMode.None && _options.Admission.IsAuthRateLimited(_socket.RemoteAddress, out var retryAfterMs))
+        {
+            Reject(request.Id, GatewayErrors.AuthRateLimited(retryAfterMs));
+            return;
+        }
         if (AuthFailure(parameters) is { } authFailure)
         {
+            _options.Admission.AuthFailed(_socket.RemoteAddress);
             Reject(request.Id, authFailure);
             return;
         }
@@ -201,6 +224,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (ready.Snapshot is null)
         {
             Send(ServerFrames.Error(ready.RequestId, GatewayErrors.Unavailable("gateway busy; retry shortly", 1000)));
+            GatewayMetrics.HandshakeFailed("unavailable");
             Close(CloseCodes.TryAgainLater, "gateway busy");
             return;
         }
@@ -216,8 +240,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             Settings.MaxBufferedBytes,
             (long)Settings.TickInterval.TotalMilliseconds);
         Send(ServerFrames.HelloOk(ready.RequestId, hello, _readsPresence ? ready.Snapshot.Json : ServerFrames.EmptyPresence));
-        _socket.RaiseMessageLimit(Settings.MaxPayload);
+        _socket.HandshakeCompleted(Settings.MaxPayload);
         _phase = Phase.Connected;
+        GatewayMetrics.HandshakeSucceeded();
         Timers.Cancel(HandshakeTimer);
         Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionAuthenticated(_socket.Id, _readsPresence, ready.Tracked, ready.Snapshot.StateVersion));
         foreach (var frame in _pendingHandshakeFrames)
@@ -257,7 +282,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 }));
                 break;
             case "system-presence":
-                if (Authorized(request, Scopes.Read))
+                if (Authorized(request, Scopes.Read) && TryStartRequest(request))
                 {
                     _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
                         .PipeTo(Self, success: response => new PresenceAnswer(request.Id, response.Snapshot), failure: _ => new PresenceAnswer(request.Id, null));
@@ -286,12 +311,31 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
         var (key, update) = beacon!.Resolve();
         _manager.Tell(new PresenceCommands.Upsert(key, update));
+        GatewayMetrics.BeaconAccepted();
         // The reply never waits for the presence fan-out.
         Send(ServerFrames.Ok(request.Id, BeaconAccepted));
     }
 
     private static readonly ReadOnlyMemory<byte> BeaconAccepted = "{\"ok\":true}"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
+
+    /// <summary>Bounds the reads awaiting the manager, per connection and overall; a request beyond them is told to retry.</summary>
+    private bool TryStartRequest(RequestFrame request)
+    {
+        if (_requestsInFlight < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
+        {
+            _requestsInFlight++;
+            return true;
+        }
+        Send(ServerFrames.Error(request.Id, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
+        return false;
+    }
+
+    private void EndRequest()
+    {
+        _requestsInFlight--;
+        _options.Admission.RequestEnded();
+    }
 
     /// <summary>Operators with the scope may call; anyone else gets an error (and a node that keeps trying is closed).</summary>
     private bool Authorized(RequestFrame request, string scope)
@@ -347,6 +391,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void Reject(string requestId, GatewayError error)
     {
+        GatewayMetrics.HandshakeFailed(error);
         Send(ServerFrames.Error(requestId, error));
         Close(WebSocketCloseStatus.PolicyViolation, error.Message);
     }
@@ -393,6 +438,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 /// <summary>What every connection of this gateway shares.</summary>
 internal sealed record ConnectionOptions(
     GatewaySettings Gateway,
+    Admission Admission,
     IReadOnlySet<string> UntrackedModes,
     TimeSpan AskTimeout,
     string ServerVersion,

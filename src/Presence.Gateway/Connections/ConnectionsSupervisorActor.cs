@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Presence.Actors.Domain;
 using Presence.Actors.PresenceManager;
+using Presence.Gateway.Operators;
 
 namespace Presence.Gateway.Connections;
 
@@ -103,6 +104,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         var child = Context.ActorOf(ConnectionActor.Props(socket, _manager, _options), $"conn-{socket.Id}");
         Context.WatchWith(child, new ConnectionClosed(socket.Id));
         _connections[socket.Id] = new Connection(socket);
+        GatewayMetrics.ConnectionOpened();
         socket.Attach(child);
     }
 
@@ -133,6 +135,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     {
         if (!_connections.Remove(id, out var connection))
             return;
+        GatewayMetrics.ConnectionClosed();
         if (connection.Key is { } key)
             _manager.Tell(new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
         // Normally the socket is already closed; after a crash of its actor this closes it.

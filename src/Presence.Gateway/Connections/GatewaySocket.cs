@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.WebSockets;
+using System.Threading.Channels;
 using Akka.Actor;
 using Presence.Actors.Domain;
 using Presence.Gateway.Protocol;
@@ -18,11 +19,16 @@ internal sealed class GatewaySocket
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
     private readonly TaskCompletionSource<IActorRef> _actor = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Admission.Ticket _admission;
+    /// <summary>One item per inbound frame the actor has not handled yet; full means the read loop waits.</summary>
+    private readonly Channel<byte> _unhandledFrames;
     private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _maxMessageBytes;
 
-    public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings)
+    public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings, Admission.Ticket admission)
     {
+        _admission = admission;
+        _unhandledFrames = Channel.CreateBounded<byte>(new BoundedChannelOptions(settings.Limits.MaxInboundQueue) { SingleWriter = true });
         Id = id;
         RemoteAddress = remoteAddress;
         Origin = origin;
@@ -45,8 +51,18 @@ internal sealed class GatewaySocket
     /// <summary>Called once by the supervisor when the connection's actor exists.</summary>
     public void Attach(IActorRef actor) => _actor.TrySetResult(actor);
 
-    /// <summary>After hello-ok the client may send up to the <c>maxPayload</c> policy instead of the pre-auth cap.</summary>
-    public void RaiseMessageLimit(int maxPayload) => _maxMessageBytes = maxPayload;
+    /// <summary>
+    /// Called after hello-ok: the client may now send up to the <c>maxPayload</c> policy instead of the pre-auth cap,
+    /// and the socket no longer counts against its address's unfinished handshakes.
+    /// </summary>
+    public void HandshakeCompleted(int maxPayload)
+    {
+        _maxMessageBytes = maxPayload;
+        _admission.HandshakeEnded();
+    }
+
+    /// <summary>Called by the actor for each inbound frame it has handled, letting the read loop take another.</summary>
+    public void FrameHandled() => _unhandledFrames.Reader.TryRead(out _);
 
     /// <summary>Queues a frame; a reader too far behind to take it is closed as a slow consumer.</summary>
     public void Send(OutboundFrame frame)
@@ -68,7 +84,7 @@ internal sealed class GatewaySocket
         var actor = await _actor.Task.WaitAsync(aborted).ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         var writing = WriteLoopAsync(socket, stop.Token);
-        var watchdog = DropIfCloseStallsAsync(socket, stop.Token);
+        var watchdog = DropIfCloseStallsAsync(socket, stop);
         try
         {
             await ReadLoopAsync(socket, actor, stop.Token).ConfigureAwait(false);
@@ -111,6 +127,8 @@ internal sealed class GatewaySocket
             }
             if (!result.EndOfMessage)
                 continue;
+            // A client that sends faster than its actor handles waits here, and TCP pushes back on it.
+            await _unhandledFrames.Writer.WriteAsync(0, cancellationToken).ConfigureAwait(false);
             actor.Tell(FrameParser.Parse(message.WrittenSpan));
             message = new ArrayBufferWriter<byte>();
         }
@@ -134,13 +152,15 @@ internal sealed class GatewaySocket
         }
     }
 
-    private async Task DropIfCloseStallsAsync(WebSocket socket, CancellationToken cancellationToken)
+    private async Task DropIfCloseStallsAsync(WebSocket socket, CancellationTokenSource stop)
     {
         try
         {
-            await _closing.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await Task.Delay(CloseGrace, cancellationToken).ConfigureAwait(false);
+            await _closing.Task.WaitAsync(stop.Token).ConfigureAwait(false);
+            await Task.Delay(CloseGrace, stop.Token).ConfigureAwait(false);
             socket.Abort();
+            // The read loop may be parked waiting for its actor (which may be gone); end it too.
+            await stop.CancelAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

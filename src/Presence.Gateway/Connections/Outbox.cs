@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using Presence.Gateway.Operators;
 
 namespace Presence.Gateway.Connections;
 
@@ -31,6 +32,7 @@ internal sealed class Outbox(long maxBufferedBytes)
         if (Interlocked.Add(ref _bufferedBytes, frame.Length) > maxBufferedBytes)
         {
             Interlocked.Add(ref _bufferedBytes, -frame.Length);
+            GatewayMetrics.EventDropped("slow_consumer");
             return false;
         }
         return _queue.Writer.TryWrite(frame);
@@ -40,13 +42,18 @@ internal sealed class Outbox(long maxBufferedBytes)
     public void OfferPresence(OutboundFrame frame)
     {
         if (Volatile.Read(ref _bufferedBytes) + frame.Length > maxBufferedBytes)
+        {
+            GatewayMetrics.EventDropped("buffer_full");
             return;
+        }
         Interlocked.Add(ref _bufferedBytes, frame.Length);
         var replaced = Interlocked.Exchange(ref _pendingPresence, frame);
         if (replaced is null)
             _queue.Writer.TryWrite(PresenceSlot);
         else
             Interlocked.Add(ref _bufferedBytes, -replaced.Length);
+        if (replaced is not null)
+            GatewayMetrics.EventDropped("superseded");
     }
 
     /// <summary>
@@ -98,6 +105,8 @@ internal sealed class Outbox(long maxBufferedBytes)
                 await socket.SendAsync(frame.Head, WebSocketMessageType.Text, endOfMessage: true, cancellationToken).ConfigureAwait(false);
             else
                 await WritePartsAsync(socket, frame, cancellationToken).ConfigureAwait(false);
+            if (frame.CarriesSeq)
+                GatewayMetrics.EventSent();
         }
         finally
         {

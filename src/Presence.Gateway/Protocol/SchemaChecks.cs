@@ -147,7 +147,7 @@ internal static class SchemaChecks
 
     /// <summary>An array of strings, each at least <paramref name="minItemLength"/> characters; empty when absent.</summary>
     public static ImmutableArray<string> StringArray(
-        JsonElement owner, string parent, string name, SchemaErrors errors, int minItemLength = 0)
+        JsonElement owner, string parent, string name, SchemaErrors errors, int minItemLength = 0, int maxItemLength = int.MaxValue)
     {
         if (!owner.TryGetProperty(name, out var value))
             return [];
@@ -167,6 +167,8 @@ internal static class SchemaChecks
                 errors.At(ItemPath(path, index), MustBeString);
             else if (text.Length < minItemLength)
                 errors.At(ItemPath(path, index), MinLength(minItemLength));
+            else if (text.Length > maxItemLength)
+                errors.At(ItemPath(path, index), MaxLength(maxItemLength));
             else
                 items.Add(text);
             index++;

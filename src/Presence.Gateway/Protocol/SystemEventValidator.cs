@@ -9,6 +9,14 @@ internal static class SystemEventValidator
     public const string TextRequired = "text required";
     public const string WakeNotSupported = "wake is not supported for node presence events";
 
+    /// <summary>
+    /// Bounds on what a beacon may store (the OpenClaw schema has none): rows live in memory, are
+    /// replicated, and go to every reader, so a client must not be able to make them arbitrarily large.
+    /// </summary>
+    public const int MaxTextLength = 4096;
+
+    public const int MaxFieldLength = 256;
+
     private const string ErrorPrefix = "invalid system-event params: ";
     private const string NodePresencePrefix = "Node:";
 
@@ -40,24 +48,24 @@ internal static class SystemEventValidator
     /// <summary>Checks every property in schema declaration order; null when anything was recorded.</summary>
     private static Beacon? Read(JsonElement root, SchemaErrors errors, out bool wake)
     {
-        var text = SchemaChecks.String(root, "", "text", errors);
+        var text = SchemaChecks.String(root, "", "text", errors, maxLength: MaxTextLength);
         SchemaChecks.String(root, "", "idempotencyKey", errors, minLength: 1);
         SchemaChecks.String(root, "", "sessionKey", errors);
         wake = SchemaChecks.Boolean(root, "", "wake", errors) ?? false;
-        var deviceId = SchemaChecks.String(root, "", "deviceId", errors);
-        var instanceId = SchemaChecks.String(root, "", "instanceId", errors);
-        var host = SchemaChecks.String(root, "", "host", errors);
-        var ip = SchemaChecks.String(root, "", "ip", errors);
-        var mode = SchemaChecks.String(root, "", "mode", errors);
-        var version = SchemaChecks.String(root, "", "version", errors);
-        var platform = SchemaChecks.String(root, "", "platform", errors);
-        var deviceFamily = SchemaChecks.String(root, "", "deviceFamily", errors);
-        var modelIdentifier = SchemaChecks.String(root, "", "modelIdentifier", errors);
+        var deviceId = SchemaChecks.String(root, "", "deviceId", errors, maxLength: MaxFieldLength);
+        var instanceId = SchemaChecks.String(root, "", "instanceId", errors, maxLength: MaxFieldLength);
+        var host = SchemaChecks.String(root, "", "host", errors, maxLength: MaxFieldLength);
+        var ip = SchemaChecks.String(root, "", "ip", errors, maxLength: MaxFieldLength);
+        var mode = SchemaChecks.String(root, "", "mode", errors, maxLength: MaxFieldLength);
+        var version = SchemaChecks.String(root, "", "version", errors, maxLength: MaxFieldLength);
+        var platform = SchemaChecks.String(root, "", "platform", errors, maxLength: MaxFieldLength);
+        var deviceFamily = SchemaChecks.String(root, "", "deviceFamily", errors, maxLength: MaxFieldLength);
+        var modelIdentifier = SchemaChecks.String(root, "", "modelIdentifier", errors, maxLength: MaxFieldLength);
         var lastInputSeconds = SchemaChecks.Number(root, "", "lastInputSeconds", errors);
-        var reason = SchemaChecks.String(root, "", "reason", errors);
-        var roles = SchemaChecks.StringArray(root, "", "roles", errors);
-        var scopes = SchemaChecks.StringArray(root, "", "scopes", errors);
-        var tags = SchemaChecks.StringArray(root, "", "tags", errors);
+        var reason = SchemaChecks.String(root, "", "reason", errors, maxLength: MaxFieldLength);
+        var roles = SchemaChecks.StringArray(root, "", "roles", errors, maxItemLength: MaxFieldLength);
+        var scopes = SchemaChecks.StringArray(root, "", "scopes", errors, maxItemLength: MaxFieldLength);
+        var tags = SchemaChecks.StringArray(root, "", "tags", errors, maxItemLength: MaxFieldLength);
 
         if (errors.Any || text is null)
             return null;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -50,8 +52,11 @@ internal sealed class TestClient : IAsyncDisposable
     /// <summary>The connect.challenge, once a handshake helper has read it.</summary>
     public JsonObject? Challenge { get; private set; }
 
-    /// <summary>Opens a socket to <paramref name="url"/>; a browser-like client passes the page's <paramref name="origin"/>.</summary>
-    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null)
+    /// <summary>
+    /// Opens a socket to <paramref name="url"/>; a browser-like client passes the page's <paramref name="origin"/>,
+    /// and a client that must appear as another host passes a loopback source address in <paramref name="from"/>.
+    /// </summary>
+    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null, IPAddress? from = null)
     {
         var socket = new ClientWebSocket();
         if (origin is not null)
@@ -59,7 +64,10 @@ internal sealed class TestClient : IAsyncDisposable
         using var timeout = new CancellationTokenSource(DefaultTimeout);
         try
         {
-            await socket.ConnectAsync(url, timeout.Token);
+            if (from is null)
+                await socket.ConnectAsync(url, timeout.Token);
+            else
+                await socket.ConnectAsync(url, new HttpMessageInvoker(BoundTo(from)), timeout.Token);
         }
         catch
         {
@@ -70,6 +78,26 @@ internal sealed class TestClient : IAsyncDisposable
         client._pump = Task.Run(client.PumpAsync);
         return client;
     }
+
+    /// <summary>A handler whose sockets leave from <paramref name="local"/>, e.g. 127.0.0.2, so that the server sees another address.</summary>
+    private static SocketsHttpHandler BoundTo(IPAddress local) => new()
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                tcp.Bind(new IPEndPoint(local, 0));
+                await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(tcp, ownsSocket: true);
+            }
+            catch
+            {
+                tcp.Dispose();
+                throw;
+            }
+        },
+    };
 
     // ---- sending ------------------------------------------------------------------------
 

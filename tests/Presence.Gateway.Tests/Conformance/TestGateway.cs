@@ -56,12 +56,15 @@ internal sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, new Uri(GatewayApp.ListeningUrl(app)));
     }
 
-    public Task<TestClient> ConnectAsync(string? origin = null) => TestClient.ConnectAsync(Url, origin);
+    public Task<TestClient> ConnectAsync(string? origin = null, System.Net.IPAddress? from = null) => TestClient.ConnectAsync(Url, origin, from);
+
+    /// <summary>The gateway's services, for specs that reach into its actor system.</summary>
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Opens a socket and completes a handshake with <paramref name="parameters"/> (default: the reference client's identity).</summary>
-    public async Task<TestClient> ConnectAndHandshakeAsync(System.Text.Json.Nodes.JsonObject? parameters = null, string? origin = null)
+    public async Task<TestClient> ConnectAndHandshakeAsync(System.Text.Json.Nodes.JsonObject? parameters = null, string? origin = null, System.Net.IPAddress? from = null)
     {
-        var client = await ConnectAsync(origin);
+        var client = await ConnectAsync(origin, from);
         try
         {
             await client.HandshakeAsync(parameters);

@@ -52,7 +52,8 @@ public sealed class TickSpecs
             Assert.True(payload["ts"]!.GetValue<long>() > 0);
         }
         var times = ticks.Select(t => t["payload"]!["ts"]!.GetValue<long>()).ToList();
-        Assert.True(times.SequenceEqual(times.Order()) && times.Distinct().Count() == times.Count, $"tick ts not increasing: {string.Join(",", times)}");
+        // Never decreasing; on a starved machine the scheduler may fire two overdue ticks within one millisecond.
+        Assert.True(times.SequenceEqual(times.Order()), $"tick ts decreasing: {string.Join(",", times)}");
         AssertContiguousFromOne(Seqs(client.History));
     }
 

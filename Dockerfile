@@ -1,0 +1,21 @@
+# Presence gateway image: built with the .NET SDK, run on the ASP.NET runtime image.
+# docker-compose.yml at the top level runs three of these as one cluster, with
+# its health check (GET /healthz).
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Package versions and build rules first, so that a source change keeps the restore layer.
+COPY Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Presence.Actors/Presence.Actors.csproj src/Presence.Actors/
+COPY src/Presence.Gateway/Presence.Gateway.csproj src/Presence.Gateway/
+RUN dotnet restore src/Presence.Gateway/Presence.Gateway.csproj
+COPY hocon/ hocon/
+COPY src/ src/
+RUN dotnet publish src/Presence.Gateway/Presence.Gateway.csproj -c Release --no-restore -o /app --nologo
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+# WebSocket (and /healthz) port, then the Akka.Remote port of cluster mode.
+EXPOSE 18789 4053
+ENTRYPOINT ["dotnet", "Presence.Gateway.dll"]

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Presence.LoadTest;
+
+/// <summary>CPU time and memory of one process, read from /proc.</summary>
+internal readonly record struct ProcSample(double CpuSeconds, long RssBytes, int Threads, long At)
+{
+    /// <summary>USER_HZ: the unit of utime/stime in /proc/&lt;pid&gt;/stat, 100 on every Linux the tool targets.</summary>
+    private const double TicksPerSecond = 100;
+
+    public static ProcSample Read(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // Fields after the command name, which may itself contain spaces and parentheses.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        long rss = 0;
+        var threads = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                rss = long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            else if (line.StartsWith("Threads:", StringComparison.Ordinal))
+                threads = int.Parse(line[8..].Trim(), CultureInfo.InvariantCulture);
+        }
+        return new ProcSample(ticks / TicksPerSecond, rss, threads, Stopwatch.GetTimestamp());
+    }
+
+    public static ProcSample Self()
+    {
+        using var self = Process.GetCurrentProcess();
+        return Read(self.Id);
+    }
+
+    public double SecondsSince(ProcSample earlier) => (At - earlier.At) / (double)Stopwatch.Frequency;
+}
+
+/// <summary>The server under test: started by the tool (pinned to core 0) or attached by url and pid.</summary>
+internal sealed class ServerProcess : IAsyncDisposable
+{
+    /// <summary>Servers this tool started and has not stopped yet: killed if the tool itself is stopped.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    private static readonly PosixSignalRegistration[] StopSignals =
+    [
+        PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => KillRunning()),
+        PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => KillRunning()),
+    ];
+
+    private readonly Process? _process;
+
+    private ServerProcess(Uri url, int? pid, Process? process, string description)
+    {
+        Url = url;
+        Pid = pid;
+        _process = process;
+        Description = description;
+    }
+
+    public Uri Url { get; }
+
+    /// <summary>Null when attached without a pid: then no server CPU or memory figures.</summary>
+    public int? Pid { get; }
+
+    public string Description { get; }
+
+    public ProcSample? Sample() => Pid is { } pid ? ProcSample.Read(pid) : null;
+
+    public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, $"attached to {url}" + (pid is null ? "" : $" (pid {pid})"));
+
+    /// <summary>
+    /// Starts <c>taskset -c 0 dotnet &lt;dll&gt; --port P</c> (the gateway, or this tool's
+    /// <c>stub-server</c>) and waits for its "listening" line.
+    /// </summary>
+    /// <exception cref="LoadException">The server did not come up.</exception>
+    public static async Task<ServerProcess> StartAsync(ServerKind kind, string? gatewayDll, int core, IReadOnlyDictionary<string, string> environment)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("taskset")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(core.ToString(CultureInfo.InvariantCulture));
+        if (kind == ServerKind.Stub)
+        {
+            Relaunch.AddSelf(start.ArgumentList);
+            start.ArgumentList.Add("stub-server");
+            start.Environment[Relaunch.PinnedVariable] = "1";
+        }
+        else
+        {
+            start.ArgumentList.Add(Relaunch.DotnetHost);
+            start.ArgumentList.Add(gatewayDll ?? throw new UsageException("no gateway dll"));
+        }
+        start.ArgumentList.Add("--port");
+        start.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+
+        // Touching the registrations installs them before the first server exists.
+        GC.KeepAlive(StopSignals);
+        var process = Process.Start(start) ?? throw new LoadException("could not start the server");
+        Running[process.Id] = process;
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void OnLine(string? line)
+        {
+            if (line is null)
+                return;
+            if (log.Count < 200)
+                log.Enqueue(line);
+            if (line.Contains("listening on ws://", StringComparison.Ordinal))
+                ready.TrySetResult();
+        }
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(new Uri($"ws://127.0.0.1:{port}"), process.Id, process,
+            $"{(kind == ServerKind.Stub ? "stub server" : "gateway")} pid {process.Id}, pinned with taskset -c {core}");
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(60)).ConfigureAwait(false);
+            return server;
+        }
+        catch (TimeoutException)
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw new LoadException("server did not print its listening line within 60 s:\n" + string.Join('\n', log));
+        }
+    }
+
+    /// <summary>Stops a server the tool started (the process only: taskset has exec'd into it).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is null)
+            return;
+        Running.TryRemove(_process.Id, out _);
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await _process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await Console.Error.WriteLineAsync($"warning: server pid {_process.Id} did not exit within 10 s").ConfigureAwait(false);
+            }
+        }
+        _process.Dispose();
+    }
+
+    private static void KillRunning()
+    {
+        foreach (var (_, process) in Running)
+        {
+            try
+            {
+                process.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+internal enum ServerKind
+{
+    Gateway,
+    Stub,
+}

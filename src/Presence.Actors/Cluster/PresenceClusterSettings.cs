@@ -1,0 +1,75 @@
+using System.Collections.Immutable;
+using Akka.Configuration;
+using Presence.Actors.Hosting;
+
+namespace Presence.Actors.Cluster;
+
+/// <summary>
+/// The <c>presence.cluster</c> section, read once and validated. Defaults live in
+/// <c>hocon/cluster.hocon</c>, shipped inside this assembly with the Akka.Cluster tuning it needs.
+/// </summary>
+public sealed record PresenceClusterSettings(
+    bool Enabled,
+    string Hostname,
+    int Port,
+    ImmutableArray<string> Seeds,
+    int MaxRowBytes,
+    int MaxNodeBytes,
+    TimeSpan PublishInterval)
+{
+    /// <summary>Akka.Remote's default <c>maximum-frame-size</c>: one node's key must always fit in it.</summary>
+    public const int FrameLimitBytes = 128_000;
+
+    private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(PresenceClusterSettings).Assembly, "cluster.hocon"));
+
+    /// <summary>The shipped <c>cluster.hocon</c>, with its environment overrides resolved.</summary>
+    public static Config DefaultConfig => Defaults.Value;
+
+    /// <summary>Reads and checks <c>presence.cluster</c>; seeds given as <c>host:port</c> become addresses of <paramref name="systemName"/>.</summary>
+    /// <exception cref="PresenceSettingsException">A value is invalid; the exception names its key.</exception>
+    public static PresenceClusterSettings Create(Config config, string systemName)
+    {
+        if (!ReferenceEquals(config, DefaultConfig))
+            config = config.WithFallback(DefaultConfig);
+        var maxNodeBytes = Int(config, "presence.cluster.max-node-bytes", 1024, FrameLimitBytes - 8_000);
+        var settings = new PresenceClusterSettings(
+            Bool(config, "presence.cluster.enabled"),
+            config.GetString("presence.cluster.hostname") is { Length: > 0 } host ? host : throw Invalid(config, "presence.cluster.hostname", "must not be empty"),
+            Int(config, "presence.cluster.port", 0, 65535),
+            SeedAddresses(config, "presence.cluster.seeds", systemName),
+            Int(config, "presence.cluster.max-row-bytes", 256, maxNodeBytes),
+            maxNodeBytes,
+            PresenceSettings.Positive(config, "presence.cluster.publish-interval"));
+        // Seeds alone mean cluster mode: there is nothing else they could be for.
+        return settings.Seeds.IsEmpty ? settings : settings with { Enabled = true };
+    }
+
+    private static bool Bool(Config config, string key) =>
+        config.GetString(key)?.Trim().ToLowerInvariant() switch
+        {
+            "on" or "true" or "yes" or "1" => true,
+            "off" or "false" or "no" or "0" or "" or null => false,
+            _ => throw Invalid(config, key, "must be on or off"),
+        };
+
+    private static int Int(Config config, string key, int min, int max) =>
+        int.TryParse(config.GetString(key), out var value) && value >= min && value <= max
+            ? value
+            : throw Invalid(config, key, $"must be a whole number from {min} to {max}");
+
+    private static ImmutableArray<string> SeedAddresses(Config config, string key, string systemName) =>
+        PresenceSettings.StringList(config, key).Select(seed => SeedAddress(config, key, seed, systemName)).Distinct(StringComparer.Ordinal).ToImmutableArray();
+
+    private static string SeedAddress(Config config, string key, string seed, string systemName)
+    {
+        // A full address keeps its own protocol (akka.tcp, or a transport adapter's such as akka.trttl.tcp).
+        if (seed.Contains("://", StringComparison.Ordinal))
+            return Uri.TryCreate(seed, UriKind.Absolute, out var uri) && uri.Scheme.StartsWith("akka", StringComparison.Ordinal) && uri.Port > 0 ? seed : throw Invalid(config, key, $"'{seed}' is not an address such as akka.tcp://{systemName}@host:4053");
+        var colon = seed.LastIndexOf(':');
+        return colon > 0 && int.TryParse(seed[(colon + 1)..], out var port) && port is > 0 and <= 65535
+            ? $"akka.tcp://{systemName}@{seed}"
+            : throw Invalid(config, key, $"'{seed}' is not host:port or akka.tcp://{systemName}@host:port");
+    }
+
+    private static PresenceSettingsException Invalid(Config config, string key, string rule) => PresenceSettings.Invalid(key, config, rule);
+}

@@ -1,0 +1,274 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.DistributedData;
+using Akka.Event;
+using Presence.Actors.Domain;
+using static Presence.Actors.Cluster.ReplicationProtocol;
+
+namespace Presence.Actors.Cluster;
+
+/// <summary>
+/// One per node: writes the rows this node owns to its own DData key (<c>presence/&lt;node&gt;</c>,
+/// an <c>LWWDictionary</c> written with <c>WriteLocal</c>), subscribes to the keys of every other
+/// member and tells the PresenceManager what each one owns. Unreachable nodes' rows leave the
+/// view until they are reachable again; a node that leaves gracefully leaves its rows as
+/// disconnected; the oldest surviving node clears the key of a removed one.
+/// </summary>
+public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
+{
+    private const string PublishTimer = "publish";
+
+    private readonly IActorRef _manager;
+    private readonly PresenceClusterSettings _settings;
+    private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
+    private readonly IActorRef _replicator = DistributedData.Get(Context.System).Replicator;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly LWWDictionaryKey<string, string> _ownKey;
+    private readonly Dictionary<string, RemoteNode> _nodes = [];
+    private ImmutableDictionary<string, string> _written = ImmutableDictionary<string, string>.Empty;
+    private LocalRowsChanged? _pending;
+    private bool _publishScheduled;
+    // Each stored row is encoded once: a publish reuses the JSON of every row that did not change.
+    private Dictionary<string, (PresenceRow Row, string? Json)> _encodedRows = [];
+    private Dictionary<string, (PresenceRow Row, string? Json)> _encodingRows = [];
+    private long? _lastPublishedAt;
+    private int _leftOut;
+
+    public PresenceReplicatorActor(IActorRef manager, PresenceClusterSettings settings)
+    {
+        _manager = manager;
+        _settings = settings;
+        _ownKey = KeyOf(_cluster.SelfUniqueAddress);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef manager, PresenceClusterSettings settings) =>
+        Akka.Actor.Props.Create(() => new PresenceReplicatorActor(manager, settings));
+
+    /// <summary>The node's id in the view, and the suffix of its DData key: host:port#uid, unique per incarnation.</summary>
+    public static string NodeId(UniqueAddress node) => $"{node.Address.Host}:{node.Address.Port}#{node.Uid}";
+
+    public static LWWDictionaryKey<string, string> KeyOf(UniqueAddress node) => new($"presence/{NodeId(node)}");
+
+    private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
+
+    protected override void PreStart()
+    {
+        _manager.Tell(new WatchLocalRows(Self));
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+    }
+
+    protected override void PostStop() => _cluster.Unsubscribe(Self);
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case LocalRowsChanged rows:
+                _pending = rows;
+                SchedulePublish();
+                break;
+            case PublishTick:
+                _publishScheduled = false;
+                Publish();
+                break;
+            case ClusterEvent.MemberRemoved removed:
+                OnRemoved(removed.Member, graceful: removed.PreviousStatus == MemberStatus.Exiting);
+                break;
+            case ClusterEvent.IMemberEvent member when member.Member.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.WeaklyUp:
+                Track(member.Member);
+                break;
+            case ClusterEvent.IMemberEvent:
+                break;
+            case ClusterEvent.UnreachableMember unreachable:
+                OnReachability(unreachable.Member, reachable: false);
+                break;
+            case ClusterEvent.ReachableMember reachable:
+                OnReachability(reachable.Member, reachable: true);
+                break;
+            case Changed changed:
+                OnData(changed.Key.Id, changed.Data);
+                break;
+            case GetSuccess got:
+                OnData(got.Key.Id, got.Data);
+                break;
+            case NotFound or GetFailure or UpdateSuccess:
+                break;
+            case IUpdateFailure failure:
+                _log.Warning("Writing presence key {0} failed: {1}", failure.Key.Id, failure);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>An isolated change is written at once; a burst waits for one write of the latest rows.</summary>
+    private void SchedulePublish()
+    {
+        if (_publishScheduled)
+            return;
+        var since = TimeSpan.FromMilliseconds(Now - _lastPublishedAt.GetValueOrDefault());
+        if (_lastPublishedAt is null || since >= _settings.PublishInterval)
+        {
+            Publish();
+            return;
+        }
+        Timers.StartSingleTimer(PublishTimer, PublishTick.Instance, _settings.PublishInterval - since);
+        _publishScheduled = true;
+    }
+
+    private void Publish()
+    {
+        if (_pending is not { } pending)
+            return;
+        _pending = null;
+        _lastPublishedAt = Now;
+        var encoded = ReplicatedRows.Encode(
+            EncodeRow(ReplicatedRows.SelfKey, pending.Self) ?? throw new InvalidOperationException("presence.cluster.max-row-bytes is too small for the gateway's own row."),
+            pending.Rows.Select(row => (row.Key.Value, row.Value.Entry.Ts, EncodeRow(row.Key.Value, row.Value))),
+            _settings.MaxNodeBytes);
+        _encodedRows = _encodingRows;
+        _encodingRows = [];
+        if (encoded.Left != _leftOut)
+        {
+            _leftOut = encoded.Left;
+            if (encoded.Left > 0)
+                _log.Warning("{0} presence rows of this node are not replicated: the node's key is at its bound of {1} bytes (presence.cluster.max-node-bytes)", encoded.Left, _settings.MaxNodeBytes);
+        }
+
+        var removed = _written.Keys.Where(key => !encoded.Rows.ContainsKey(key)).ToImmutableArray();
+        var changed = encoded.Rows.Where(row => !_written.TryGetValue(row.Key, out var json) || json != row.Value).ToImmutableArray();
+        if (removed.IsEmpty && changed.IsEmpty)
+            return;
+        _written = encoded.Rows;
+        var self = _cluster.SelfUniqueAddress;
+        _replicator.Tell(Dsl.Update(_ownKey, LWWDictionary<string, string>.Empty, WriteLocal.Instance, data =>
+        {
+            foreach (var key in removed)
+                data = data.Remove(self, key);
+            foreach (var (key, json) in changed)
+                data = data.SetItem(self, key, json);
+            return data;
+        }));
+    }
+
+    private string? EncodeRow(string key, PresenceRow row)
+    {
+        var json = _encodedRows.TryGetValue(key, out var seen) && ReferenceEquals(seen.Row, row)
+            ? seen.Json
+            : ReplicatedRows.EncodeRow(key, row.Entry, _settings.MaxRowBytes, row.Json);
+        _encodingRows[key] = (row, json);
+        return json;
+    }
+
+    private void Track(Member member)
+    {
+        if (member.UniqueAddress.Equals(_cluster.SelfUniqueAddress) || _nodes.ContainsKey(NodeId(member.UniqueAddress)))
+            return;
+        var node = new RemoteNode(member.UniqueAddress);
+        _nodes[node.Id] = node;
+        _replicator.Tell(Dsl.Subscribe(node.Key, Self));
+        // Subscribing only tells of later changes; what is already there is read once.
+        _replicator.Tell(Dsl.Get(node.Key, ReadLocal.Instance));
+    }
+
+    private void OnRemoved(Member member, bool graceful)
+    {
+        var id = NodeId(member.UniqueAddress);
+        if (_nodes.Remove(id, out var node))
+        {
+            _replicator.Tell(Dsl.Unsubscribe(node.Key, Self));
+            _manager.Tell(graceful ? new RemoteNodeLeft(id) : new RemoteRowsChanged(id, NodeRows.Empty));
+        }
+        if (IsOldestSurvivor(member))
+        {
+            // Cleared, not deleted: a deleted key can never be written again, and nothing is gained by it.
+            var self = _cluster.SelfUniqueAddress;
+            _log.Info("Clearing the presence key of removed node {0}", id);
+            _replicator.Tell(Dsl.Update(KeyOf(member.UniqueAddress), LWWDictionary<string, string>.Empty, WriteLocal.Instance, data =>
+            {
+                foreach (var key in data.Keys.ToList())
+                    data = data.Remove(self, key);
+                return data;
+            }));
+        }
+    }
+
+    private bool IsOldestSurvivor(Member removed)
+    {
+        var oldest = _cluster.State.Members
+            .Where(m => !m.UniqueAddress.Equals(removed.UniqueAddress) && m.Status is MemberStatus.Up or MemberStatus.Leaving)
+            .Aggregate((Member?)null, (found, m) => found is null || m.IsOlderThan(found) ? m : found);
+        return oldest is not null && oldest.UniqueAddress.Equals(_cluster.SelfUniqueAddress);
+    }
+
+    private void OnReachability(Member member, bool reachable)
+    {
+        if (!_nodes.TryGetValue(NodeId(member.UniqueAddress), out var node) || node.Reachable == reachable)
+            return;
+        node.Reachable = reachable;
+        if (reachable)
+        {
+            _replicator.Tell(Dsl.Get(node.Key, ReadLocal.Instance));
+            return;
+        }
+        // A node that was leaving is gone for good: its clients were told to reconnect, and their rows stay as disconnected.
+        _manager.Tell(member.Status is MemberStatus.Leaving or MemberStatus.Exiting
+            ? new RemoteNodeLeft(node.Id)
+            : new RemoteRowsChanged(node.Id, NodeRows.Empty));
+    }
+
+    private void OnData(string keyId, object data)
+    {
+        var node = _nodes.Values.FirstOrDefault(n => n.Key.Id == keyId);
+        if (node is null || !node.Reachable || data is not LWWDictionary<string, string> rows)
+            return;
+        _manager.Tell(new RemoteRowsChanged(node.Id, node.Decode(rows, _log)));
+    }
+
+    /// <summary>A member whose key this node follows, with the rows it last decoded (a row is parsed again only when its JSON changes).</summary>
+    private sealed class RemoteNode(UniqueAddress address)
+    {
+        private Dictionary<string, (string Json, PresenceEntry Entry)> _decoded = [];
+
+        public string Id { get; } = NodeId(address);
+
+        public LWWDictionaryKey<string, string> Key { get; } = KeyOf(address);
+
+        public bool Reachable { get; set; } = true;
+
+        public NodeRows Decode(LWWDictionary<string, string> data, ILoggingAdapter log)
+        {
+            var decoded = new Dictionary<string, (string Json, PresenceEntry Entry)>(data.Count);
+            foreach (var (key, json) in data)
+            {
+                try
+                {
+                    decoded[key] = _decoded.TryGetValue(key, out var seen) && seen.Json == json ? seen : (json, ReplicatedRows.Decode(json));
+                }
+                catch (JsonException ex)
+                {
+                    log.Warning("Skipping an unreadable presence row {0} from {1}: {2}", key, Id, ex.Message);
+                }
+            }
+            _decoded = decoded;
+            var self = decoded.TryGetValue(ReplicatedRows.SelfKey, out var selfRow) ? selfRow.Entry : null;
+            var rows = decoded.Where(row => row.Key != ReplicatedRows.SelfKey)
+                .ToImmutableDictionary(row => PresenceKey.From(row.Key), row => row.Value.Entry);
+            return new NodeRows(self, rows);
+        }
+    }
+
+    private sealed class PublishTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    {
+        public static readonly PublishTick Instance = new();
+
+        private PublishTick()
+        {
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using Presence.Actors.PresenceManager;
+
+namespace Presence.Gateway.Operators;
+
+/// <summary>
+/// What operators get besides the WebSocket: the Instances page, <c>/healthz</c>, <c>/readyz</c> and a
+/// Prometheus <c>/metrics</c>. <see cref="GatewayApp"/> calls the three methods; nothing here is on the
+/// connection path.
+/// </summary>
+internal static class OperatorsHosting
+{
+    /// <summary>Health checks tagged so are run by <c>/healthz</c>; <c>/readyz</c> runs every check.</summary>
+    public const string LiveTag = "live";
+
+    /// <summary>Inside <c>AddAkka</c>: the actor-system liveness check and the presence metrics observer.</summary>
+    public static AkkaConfigurationBuilder AddOperators(this AkkaConfigurationBuilder akka) =>
+        akka
+            .WithActorSystemLivenessCheck(tags: [LiveTag])
+            .WithActors((system, registry) =>
+                system.ActorOf(PresenceMetricsActor.Props(registry.Get<PresenceManagerActor>()), "presence-metrics"));
+
+    public static IServiceCollection AddOperators(this IServiceCollection services)
+    {
+        services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: ["ready"]);
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
+            .WithMetrics(metrics => metrics
+                .AddMeter(GatewayMetrics.MeterName)
+                // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
+                .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+                // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        return services;
+    }
+
+    public static WebApplication MapOperators(this WebApplication app)
+    {
+        foreach (var path in InstancesPage.AssetPaths)
+            app.Map(path, context => InstancesPage.ServeAsync(context, path));
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag), ResponseWriter = WriteHealthAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>The page, for a plain GET of <c>/</c> (the WebSocket upgrade shares that path).</summary>
+    public static Task ServeInstancesPageAsync(HttpContext context) => InstancesPage.ServeAsync(context, "/");
+
+    /// <summary><c>{"status":"Healthy","checks":{"presence":{"status":"Healthy","description":…}}}</c>; the status code says the same (200 or 503).</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var body = new Dictionary<string, object>
+        {
+            ["status"] = report.Status.ToString(),
+            ["checks"] = report.Entries.ToDictionary(
+                entry => entry.Key,
+                entry => new Dictionary<string, string?> { ["status"] = entry.Value.Status.ToString(), ["description"] = entry.Value.Description }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted);
+    }
+}

@@ -1,0 +1,435 @@
+// The Instances page: speaks the gateway protocol from the browser and keeps one table row per
+// presence entry, live. Plain script, no build step; the gateway embeds and serves this file.
+'use strict';
+
+(() => {
+  const config = JSON.parse(document.getElementById('instances-config').textContent);
+  const TOKEN_KEY = 'presence.instances.token';
+  const INSTANCE_KEY = 'presence.instances.instanceId';
+  const PROTOCOL = 4;
+  const CONNECT_TIMEOUT_MS = 15000;
+  const BACKOFF_MAX_MS = 30000;
+  // Detail codes after which retrying with the same credentials cannot succeed (as the reference client does).
+  const AUTH_CODES = new Set(['AUTH_TOKEN_MISMATCH', 'AUTH_TOKEN_MISSING', 'AUTH_PASSWORD_MISMATCH', 'AUTH_PASSWORD_MISSING', 'DEVICE_IDENTITY_REQUIRED']);
+  const TERMINAL_CODES = new Set(['CONTROL_UI_ORIGIN_NOT_ALLOWED', 'PROTOCOL_MISMATCH']);
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    rows: $('rows'),
+    empty: $('empty'),
+    message: $('message'),
+    form: $('token-form'),
+    tokenInput: $('token-input'),
+    connection: $('connection'),
+    connectionText: $('connection-text'),
+    gatewayInfo: $('gateway-info'),
+    counts: { active: $('count-active'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
+  };
+
+  const state = {
+    entries: [],
+    stateVersion: 0,
+    // Gateway clock minus ours: row ages are measured on the gateway's clock, whatever this machine's says.
+    skewMs: 0,
+    rows: new Map(),
+    renderQueued: false,
+    socket: null,
+    attempt: 0,
+    retryAt: 0,
+    retryTimer: 0,
+    stopped: false,
+  };
+
+  // ---- token ----------------------------------------------------------------------------
+
+  /** A #token= fragment is moved into sessionStorage and out of the address bar (and history). */
+  function adoptFragmentToken() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (!params.has('token')) return;
+    sessionStorage.setItem(TOKEN_KEY, params.get('token'));
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+
+  const token = () => sessionStorage.getItem(TOKEN_KEY) || '';
+
+  /** One stable id per tab, so that a reconnect updates this page's own row instead of adding one. */
+  function instanceId() {
+    let id = sessionStorage.getItem(INSTANCE_KEY);
+    if (!id) {
+      // getRandomValues, not randomUUID: the latter needs a secure context, and a LAN gateway is plain http.
+      const bytes = crypto.getRandomValues(new Uint8Array(8));
+      id = 'instances-page-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      sessionStorage.setItem(INSTANCE_KEY, id);
+    }
+    return id;
+  }
+
+  ui.form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, ui.tokenInput.value.trim());
+    ui.tokenInput.value = '';
+    ui.form.hidden = true;
+    showMessage('');
+    state.stopped = false;
+    state.attempt = 0;
+    reconnectNow();
+  });
+
+  // ---- connection -----------------------------------------------------------------------
+
+  function setConnection(kind, text) {
+    ui.connection.dataset.state = kind;
+    ui.connectionText.textContent = text;
+  }
+
+  function showMessage(text, kind) {
+    ui.message.textContent = text;
+    ui.message.hidden = !text;
+    if (kind) ui.message.dataset.kind = kind;
+    else delete ui.message.dataset.kind;
+  }
+
+  function connect() {
+    clearTimeout(state.retryTimer);
+    state.retryAt = 0;
+    setConnection('connecting', state.attempt ? `Reconnecting… (attempt ${state.attempt + 1})` : 'Connecting…');
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`);
+    state.socket = socket;
+    const session = { connectId: null, helloTimer: 0, watchdog: 0, tickMs: 30000, failed: null };
+
+    // No frame for two tick intervals means the gateway (or the path to it) is gone.
+    const armWatchdog = () => {
+      clearTimeout(session.watchdog);
+      session.watchdog = setTimeout(() => socket.close(4000, 'tick timeout'), session.tickMs * 2);
+    };
+
+    socket.addEventListener('message', (event) => {
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      armWatchdog();
+      if (frame.type === 'event') onEvent(socket, session, frame);
+      else if (frame.type === 'res' && frame.id === session.connectId) onHello(session, frame);
+    });
+    socket.addEventListener('close', (event) => {
+      clearTimeout(session.helloTimer);
+      clearTimeout(session.watchdog);
+      if (state.socket !== socket) return;
+      state.socket = null;
+      onClosed(event, session.failed);
+    });
+    armWatchdog();
+  }
+
+  function onEvent(socket, session, frame) {
+    const payload = frame.payload || {};
+    switch (frame.event) {
+      case 'connect.challenge':
+        sendConnect(socket, session);
+        break;
+      case 'presence':
+        if (Array.isArray(payload.presence)) applyPresence(payload.presence, frame.stateVersion && frame.stateVersion.presence);
+        break;
+      case 'tick':
+        syncClock(payload.ts);
+        break;
+      case 'shutdown':
+        setConnection('connecting', 'Gateway restarting…');
+        break;
+      default:
+        break;
+    }
+  }
+
+  function sendConnect(socket, session) {
+    session.connectId = `connect-${Date.now()}`;
+    const client = {
+      id: 'webchat-ui',
+      version: config.version,
+      platform: (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform || 'browser',
+      deviceFamily: 'Browser',
+      mode: 'webchat',
+      displayName: 'Instances page',
+      instanceId: instanceId(),
+    };
+    const params = { minProtocol: PROTOCOL, maxProtocol: PROTOCOL, client, caps: [], role: 'operator', scopes: ['operator.read'] };
+    if (token()) params.auth = { token: token() };
+    socket.send(JSON.stringify({ type: 'req', id: session.connectId, method: 'connect', params }));
+    session.helloTimer = setTimeout(() => socket.close(4000, 'connect timeout'), CONNECT_TIMEOUT_MS);
+  }
+
+  function onHello(session, frame) {
+    clearTimeout(session.helloTimer);
+    if (!frame.ok) {
+      // The gateway closes the socket right after an error; the close handler acts on what it said.
+      session.failed = frame.error || { code: 'UNKNOWN', message: 'connect failed' };
+      return;
+    }
+    const hello = frame.payload || {};
+    const snapshot = hello.snapshot || {};
+    if (hello.policy && hello.policy.tickIntervalMs > 0) session.tickMs = hello.policy.tickIntervalMs;
+    syncClock(snapshot.health && snapshot.health.ts);
+    state.attempt = 0;
+    showMessage('');
+    ui.form.hidden = true;
+    setConnection('connected', 'Connected');
+    ui.gatewayInfo.textContent = `Gateway ${(hello.server && hello.server.version) || ''} · ${location.host}`;
+    applyPresence(snapshot.presence || [], snapshot.stateVersion && snapshot.stateVersion.presence, true);
+  }
+
+  function onClosed(event, error) {
+    const code = error && error.details && error.details.code;
+    if (error && AUTH_CODES.has(code)) {
+      const text = code === 'DEVICE_IDENTITY_REQUIRED'
+        ? 'This gateway needs a token. Enter it below to connect.'
+        : `The gateway rejected the token: ${error.message}. Enter the right token below.`;
+      return stop(text, 'auth', 'Not connected: token rejected', true);
+    }
+    if (error && TERMINAL_CODES.has(code)) {
+      return stop(`The gateway refused this page: ${error.message}.`, 'refused', 'Not connected', false);
+    }
+    if (error) showMessage(`The gateway refused the connection: ${error.message}. Retrying.`, 'retry');
+    const retryAfter = error && error.retryAfterMs;
+    scheduleReconnect(retryAfter > 0 ? retryAfter : backoff(state.attempt), event.code);
+  }
+
+  function stop(text, kind, status, askForToken) {
+    state.stopped = true;
+    showMessage(text, kind);
+    setConnection('failed', status);
+    ui.form.hidden = !askForToken;
+    if (askForToken) ui.tokenInput.focus();
+  }
+
+  /** 1 s, 2 s, 4 s … up to 30 s, with jitter so that many pages do not come back in step. */
+  function backoff(attempt) {
+    const base = Math.min(BACKOFF_MAX_MS, 1000 * 2 ** attempt);
+    return Math.round(base * (0.8 + Math.random() * 0.4));
+  }
+
+  function scheduleReconnect(delayMs) {
+    if (state.stopped) return;
+    state.attempt += 1;
+    state.retryAt = Date.now() + delayMs;
+    showRetryCountdown();
+    state.retryTimer = setTimeout(connect, delayMs);
+  }
+
+  function showRetryCountdown() {
+    if (!state.retryAt) return;
+    const seconds = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+    setConnection('reconnecting', `Disconnected · retrying in ${seconds}s`);
+  }
+
+  function reconnectNow() {
+    clearTimeout(state.retryTimer);
+    if (state.socket) {
+      const old = state.socket;
+      state.socket = null;
+      old.close(1000, 'reconnect');
+    }
+    connect();
+  }
+
+  function syncClock(serverTs) {
+    if (Number.isFinite(serverTs)) state.skewMs = serverTs - Date.now();
+  }
+
+  const gatewayNow = () => Date.now() + state.skewMs;
+
+  // ---- rendering ------------------------------------------------------------------------
+
+  function applyPresence(entries, version, fromHello) {
+    // A list older than the one shown (possible across a reconnect) would step back in time.
+    if (!fromHello && Number.isFinite(version) && version < state.stateVersion) return;
+    if (Number.isFinite(version)) state.stateVersion = version;
+    state.entries = entries;
+    // Bursts of events are folded into one render per frame: only the latest list matters.
+    if (!state.renderQueued) {
+      state.renderQueued = true;
+      requestAnimationFrame(render);
+    }
+  }
+
+  const isGatewayRow = (entry) => entry.mode === 'gateway' && entry.reason === 'self';
+
+  const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+
+  /** The gateway first, then by host: a stable order, so rows do not jump each time one is updated. */
+  function ordered(entries) {
+    const keyed = [];
+    const seen = new Map();
+    for (const entry of entries) {
+      const base = String(entry.deviceId || entry.instanceId || `${entry.host || ''}|${entry.ip || ''}|${entry.mode || ''}|${entry.text || ''}`).toLowerCase();
+      const n = (seen.get(base) || 0) + 1;
+      seen.set(base, n);
+      // Rows without a stable id can repeat (a client that reconnects without instanceId); the n-th stays the n-th.
+      keyed.push({ key: n === 1 ? base : `${base}#${n}`, entry });
+    }
+    return keyed.sort((a, b) =>
+      (isGatewayRow(b.entry) - isGatewayRow(a.entry))
+      || collator.compare(a.entry.host || '', b.entry.host || '')
+      || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  const CELLS = ['status', 'host', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
+
+  function createRow(key) {
+    const tr = document.createElement('tr');
+    tr.dataset.key = key;
+    const row = { tr, key, entry: null, text: {}, status: '', source: '' };
+    for (const name of CELLS) {
+      const td = document.createElement('td');
+      td.className = name;
+      if (name === 'status') {
+        row.dot = document.createElement('span');
+        row.dot.className = 'dot';
+        td.append(row.dot);
+      }
+      if (name === 'updated') {
+        // "8s ago · connect": the age changes every second, the source only with the row.
+        row.text.updated = td.appendChild(document.createTextNode(''));
+        td.append(' · ');
+        row.sourceEl = td.appendChild(document.createElement('span'));
+        row.sourceEl.className = 'source';
+      } else {
+        row.text[name] = td.appendChild(document.createTextNode(''));
+      }
+      if (name === 'host') {
+        row.badge = document.createElement('span');
+        row.badge.className = 'badge';
+        row.badge.textContent = 'gateway';
+        row.badge.hidden = true;
+        td.append(row.badge);
+      }
+      tr.append(td);
+    }
+    return row;
+  }
+
+  /** Writes a text node only when its text changed: an unchanged row costs no DOM work. */
+  function setText(row, name, value) {
+    const node = row.text[name];
+    if (node.data !== value) node.data = value;
+  }
+
+  const dash = (value) => (value === undefined || value === null || value === '' ? '—' : String(value));
+
+  function sourceWord(reason) {
+    if (!reason) return '';
+    return config.sources[reason] || String(reason).replace(/-/g, ' ');
+  }
+
+  function updateRow(row, entry) {
+    row.entry = entry;
+    setText(row, 'host', dash(entry.host));
+    setText(row, 'ip', dash(entry.ip));
+    setText(row, 'version', dash(entry.version));
+    setText(row, 'mode', dash(entry.mode));
+    setText(row, 'device', dash([entry.deviceFamily, entry.modelIdentifier, entry.platform].filter(Boolean).join(' · ')));
+    const gateway = isGatewayRow(entry);
+    if (row.badge.hidden === gateway) row.badge.hidden = !gateway;
+    row.tr.classList.toggle('gateway', gateway);
+    const source = sourceWord(entry.reason);
+    if (row.source !== source) {
+      row.source = source;
+      row.sourceEl.textContent = source;
+      row.tr.dataset.source = source;
+    }
+    const text = entry.text || '';
+    if (row.tr.title !== text) row.tr.title = text;
+  }
+
+  function ago(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 1) return 'just now';
+    if (s < 60) return `${s}s ago`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+    return `${Math.floor(s / 86400)}d ago`;
+  }
+
+  function statusOf(ageMs) {
+    if (ageMs <= config.activeMs) return 'active';
+    if (ageMs <= config.idleMs) return 'idle';
+    return 'stale';
+  }
+
+  const STATUS_LABEL = { active: 'Active', idle: 'Idle', stale: 'Stale' };
+
+  /** Everything that depends on the clock: run after each render and once a second. */
+  function refreshAges() {
+    const now = gatewayNow();
+    const counts = { active: 0, idle: 0, stale: 0 };
+    for (const row of state.rows.values()) {
+      const entry = row.entry;
+      const age = Math.max(0, now - (entry.ts || 0));
+      const status = statusOf(age);
+      counts[status] += 1;
+      if (row.status !== status) {
+        row.status = status;
+        row.dot.className = `dot ${status}`;
+        row.tr.dataset.status = status;
+        setText(row, 'status', STATUS_LABEL[status]);
+      }
+      setText(row, 'updated', ago(age));
+      // lastInputSeconds was measured when the row was stamped, so the idle time has grown by its age since.
+      setText(row, 'last-input', Number.isFinite(entry.lastInputSeconds) ? ago(entry.lastInputSeconds * 1000 + age) : '—');
+    }
+    for (const status of ['active', 'idle', 'stale']) {
+      const text = String(counts[status]);
+      if (ui.counts[status].textContent !== text) ui.counts[status].textContent = text;
+    }
+    const total = String(state.rows.size);
+    if (ui.counts.total.textContent !== total) ui.counts.total.textContent = total;
+  }
+
+  function render() {
+    state.renderQueued = false;
+    const list = ordered(state.entries);
+    const live = new Set();
+    let previous = null;
+    for (const { key, entry } of list) {
+      live.add(key);
+      let row = state.rows.get(key);
+      if (!row) {
+        row = createRow(key);
+        state.rows.set(key, row);
+      }
+      updateRow(row, entry);
+      // Keyed placement: a row already in its place is not touched, so a steady list costs no layout.
+      const expected = previous ? previous.tr.nextSibling : ui.rows.firstChild;
+      if (row.tr !== expected) ui.rows.insertBefore(row.tr, expected);
+      previous = row;
+    }
+    for (const [key, row] of state.rows) {
+      if (!live.has(key)) {
+        row.tr.remove();
+        state.rows.delete(key);
+      }
+    }
+    ui.empty.hidden = list.length > 0;
+    refreshAges();
+  }
+
+  // ---- start ----------------------------------------------------------------------------
+
+  adoptFragmentToken();
+  window.addEventListener('hashchange', () => {
+    if (!new URLSearchParams(location.hash.slice(1)).has('token')) return;
+    adoptFragmentToken();
+    state.stopped = false;
+    state.attempt = 0;
+    ui.form.hidden = true;
+    showMessage('');
+    reconnectNow();
+  });
+  setInterval(() => {
+    refreshAges();
+    showRetryCountdown();
+  }, 1000);
+  connect();
+})();

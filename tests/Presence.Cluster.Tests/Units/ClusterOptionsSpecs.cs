@@ -1,0 +1,69 @@
+using Akka.Configuration;
+using Presence.Actors.Cluster;
+using Presence.Actors.Hosting;
+using Presence.Gateway;
+using Xunit;
+
+namespace Presence.Cluster.Tests.Units;
+
+/// <summary>Cluster mode is opt-in: the options and environment that turn it on, and the defaults that leave a single node alone.</summary>
+public sealed class ClusterOptionsSpecs
+{
+    private static PresenceClusterSettings FromArgs(params string[] args) =>
+        PresenceClusterSettings.Create(GatewaySettings.FromCommandLine(args), GatewayApp.SystemName);
+
+    [Fact]
+    public void Should_stay_a_single_node_without_any_cluster_setting()
+    {
+        var settings = FromArgs("--port", "0");
+
+        Assert.False(settings.Enabled);
+        Assert.Empty(settings.Seeds);
+    }
+
+    [Fact]
+    public void Should_turn_on_with_the_flag_and_take_repeated_seeds_as_host_port_or_full_addresses()
+    {
+        var settings = FromArgs("--cluster", "--cluster-port", "4054", "--seed", "127.0.0.1:4053", "--seed=akka.tcp://presence-gateway@10.0.0.2:4053", "--port", "0");
+
+        Assert.True(settings.Enabled);
+        Assert.Equal(4054, settings.Port);
+        Assert.Equal(["akka.tcp://presence-gateway@127.0.0.1:4053", "akka.tcp://presence-gateway@10.0.0.2:4053"], settings.Seeds.ToArray());
+        Assert.False(FromArgs("--cluster=off").Enabled);
+    }
+
+    [Fact]
+    public void Should_read_comma_separated_seeds_and_the_hostname_as_the_environment_gives_them()
+    {
+        var hocon = HoconDefaults.ResolveEnvironmentOverrides(
+            "presence.cluster { hostname = \"127.0.0.1\"\nhostname = ${?PRESENCE_CLUSTER_HOSTNAME}\nseeds = []\nseeds = ${?PRESENCE_CLUSTER_SEEDS}\n}",
+            name => name switch { "PRESENCE_CLUSTER_SEEDS" => "gateway-a:4053, gateway-b:4053", "PRESENCE_CLUSTER_HOSTNAME" => "gateway-c", _ => null });
+
+        var settings = PresenceClusterSettings.Create(ConfigurationFactory.ParseString(hocon), GatewayApp.SystemName);
+
+        // Seeds alone mean cluster mode.
+        Assert.True(settings.Enabled);
+        Assert.Equal("gateway-c", settings.Hostname);
+        Assert.Equal(["akka.tcp://presence-gateway@gateway-a:4053", "akka.tcp://presence-gateway@gateway-b:4053"], settings.Seeds.ToArray());
+    }
+
+    [Theory]
+    [InlineData("--seed", "nohost")]
+    [InlineData("--seed", "host:99999")]
+    [InlineData("--cluster-port", "-1")]
+    public void Should_refuse_an_invalid_value_naming_its_key(string option, string value)
+    {
+        var ex = Assert.Throws<PresenceSettingsException>(() => FromArgs(option, value));
+
+        Assert.StartsWith("presence.cluster.", ex.Key, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Should_keep_the_node_bound_below_the_remote_frame_limit()
+    {
+        var defaults = PresenceClusterSettings.Create(Config.Empty, GatewayApp.SystemName);
+
+        Assert.InRange(defaults.MaxNodeBytes, 1, PresenceClusterSettings.FrameLimitBytes - 8_000);
+        Assert.Throws<PresenceSettingsException>(() => PresenceClusterSettings.Create(ConfigurationFactory.ParseString("presence.cluster.max-node-bytes = 200000"), GatewayApp.SystemName));
+    }
+}

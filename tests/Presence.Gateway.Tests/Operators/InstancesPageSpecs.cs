@@ -1,0 +1,212 @@
+using System.Text.Json.Nodes;
+using PuppeteerSharp;
+using Presence.Gateway.Tests.Conformance;
+using Xunit;
+
+namespace Presence.Gateway.Tests.Operators;
+
+/// <summary>The Instances page in a real headless Chromium, against a real in-process gateway.</summary>
+[Collection(BrowserTests.Name)]
+public sealed class InstancesPageSpecs(Browser browser)
+{
+    private const string SelfKey = TestGateway.SelfInstanceId;
+
+    [Fact]
+    public async Task Should_render_one_row_per_entry_with_the_gateway_pinned_first()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+
+        await page.OpenAsync(gateway);
+        await page.WaitForConnectedAsync();
+        await page.WaitForRowAsync("probe-ui-instance-1");
+        var ownKey = await page.OwnKeyAsync();
+        await page.WaitForRowAsync(ownKey);
+
+        var keys = await page.KeysAsync();
+        Assert.Equal(SelfKey, keys[0]);
+        Assert.Equal(3, keys.Length);
+
+        var self = await page.RowAsync(SelfKey);
+        Assert.NotNull(self);
+        Assert.True(self.Gateway);
+        Assert.Equal((TestGateway.SelfHost, TestGateway.SelfIp, "gateway", "self"), (self.Host, self.Ip, self.Mode, self.Source));
+        Assert.Equal(("Active", "active"), (self.Status, self.DataStatus));
+
+        var row = await page.RowAsync("probe-ui-instance-1");
+        Assert.NotNull(row);
+        Assert.False(row.Gateway);
+        Assert.Equal("Probe-UI-Host", row.Host);
+        // A loopback peer is never written as ip (presence-rules.md, loopback caveat).
+        Assert.Equal("—", row.Ip);
+        Assert.Equal("1.2.3", row.Version);
+        Assert.Equal("Mac · Mac15,3 · macos 15.1", row.Device);
+        Assert.Equal("ui", row.Mode);
+        Assert.Equal("—", row.LastInput);
+        Assert.Equal(("Active", "connect"), (row.Status, row.Source));
+        Assert.Matches(@"^(just now|\d+s ago) · connect$", row.Updated);
+        var listed = Frames.SingleRowByInstance(await mac.SystemPresenceAsync(), "Probe-UI-Instance-1");
+        Assert.Equal((string?)listed["text"], row.Title);
+
+        Assert.Equal("3", await page.TextAsync("#count-active"));
+        Assert.Equal("0", await page.TextAsync("#count-idle"));
+        Assert.Equal("0", await page.TextAsync("#count-stale"));
+        Assert.Equal("3", await page.TextAsync("#count-total"));
+        Assert.False(await page.VisibleAsync("#empty"));
+        // The token left the address bar for sessionStorage.
+        Assert.Equal("", await session.Page.EvaluateExpressionAsync<string>("location.hash"));
+        Assert.Equal(TestGateway.Token, await session.Page.EvaluateExpressionAsync<string>("sessionStorage.getItem('presence.instances.token')"));
+    }
+
+    [Fact]
+    public async Task Should_show_a_client_that_connects_after_the_page_loaded_without_a_reload_or_rebuilding_other_rows()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+        await page.OpenAsync(gateway);
+        await page.WaitForConnectedAsync();
+        await page.WaitForRowAsync(SelfKey);
+        // Marks the gateway's row element, to prove the update reuses it (keyed rows) rather than redrawing the table.
+        await session.Page.EvaluateExpressionAsync($"document.querySelector('tr[data-key=\"{SelfKey}\"]').dataset.marked = 'yes'");
+
+        await using var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
+
+        await page.WaitForRowAsync("late-client");
+        var row = await page.RowAsync("late-client");
+        Assert.Equal(("Late-Host", "connect", "Active"), (row!.Host, row.Source, row.Status));
+        Assert.Equal("yes", await session.Page.EvaluateExpressionAsync<string>($"document.querySelector('tr[data-key=\"{SelfKey}\"]').dataset.marked"));
+        Assert.Equal(SelfKey, (await page.KeysAsync())[0]);
+    }
+
+    [Fact]
+    public async Task Should_change_the_source_to_disconnect_when_a_client_leaves()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var leaving = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "leaving-client", displayName: "Leaving-Host"));
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+        await page.OpenAsync(gateway);
+        await page.WaitForRowAsync("leaving-client");
+        Assert.Equal("connect", (await page.RowAsync("leaving-client"))!.Source);
+
+        await leaving.DisposeAsync();
+
+        // The row stays (presence is recent history) and says why it last changed.
+        await page.WaitForAsync("document.querySelector('tr[data-key=\"leaving-client\"] .source')?.textContent === 'disconnect'");
+        var row = await page.RowAsync("leaving-client");
+        Assert.Equal(("Leaving-Host", "Active"), (row!.Host, row.Status));
+        Assert.Matches(@"^(just now|\d+s ago) · disconnect$", row.Updated);
+    }
+
+    [Fact]
+    public async Task Should_say_clearly_that_the_token_was_wrong_and_connect_once_the_right_one_is_entered()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+
+        await page.OpenAsync(gateway, token: "not-the-secret");
+
+        await session.Page.WaitForSelectorAsync("#message[data-kind=\"auth\"]", new WaitForSelectorOptions { Visible = true });
+        var message = await page.TextAsync("#message");
+        Assert.Contains("rejected the token", message, StringComparison.Ordinal);
+        Assert.Contains("gateway token mismatch", message, StringComparison.Ordinal);
+        Assert.True(await page.VisibleAsync("#token-form"));
+        Assert.Equal("failed", await session.Page.EvaluateExpressionAsync<string>("document.getElementById('connection').dataset.state"));
+        Assert.Empty(await page.KeysAsync());
+
+        await session.Page.TypeAsync("#token-input", TestGateway.Token);
+        await session.Page.ClickAsync("#token-form button[type=submit]");
+
+        await page.WaitForConnectedAsync();
+        await page.WaitForRowAsync(SelfKey);
+        Assert.False(await page.VisibleAsync("#message"));
+        Assert.False(await page.VisibleAsync("#token-form"));
+    }
+
+    [Fact]
+    public async Task Should_keep_200_rows_in_place_while_every_one_of_them_updates()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // The CLI identity is untracked, so the rows are the gateway, the page and the beacons: 200, the default bound.
+        await using var sender = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        const int Beacons = 198;
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+        await page.OpenAsync(gateway);
+        await page.WaitForConnectedAsync();
+
+        for (var i = 1; i <= Beacons; i++)
+            await sender.BeaconAsync(Beacon(i, version: "1.0"));
+        await page.WaitForAsync("document.querySelectorAll('#rows tr').length === 200");
+        Assert.Equal("200", await page.TextAsync("#count-total"));
+
+        // Watches the table from here on: an update must only rewrite cells, never insert, remove or move rows.
+        await session.Page.EvaluateExpressionAsync("""
+            window.rowMoves = 0;
+            window.rowsBefore = new Set(document.querySelectorAll('#rows tr'));
+            new MutationObserver(records => { window.rowMoves += records.length; })
+              .observe(document.getElementById('rows'), { childList: true });
+            """);
+        for (var i = 1; i <= Beacons; i++)
+            await sender.BeaconAsync(Beacon(i, version: "2.0"));
+
+        await page.WaitForAsync($"[...document.querySelectorAll('#rows td.version')].filter(td => td.textContent === '2.0').length === {Beacons}");
+        Assert.Equal(0, await session.Page.EvaluateExpressionAsync<int>("window.rowMoves"));
+        Assert.True(await session.Page.EvaluateExpressionAsync<bool>("[...document.querySelectorAll('#rows tr')].every(tr => window.rowsBefore.has(tr))"));
+        var row = await page.RowAsync("node-007");
+        Assert.Equal(("node-007", "heartbeat", "Linux · linux"), (row!.Host, row.Source, row.Device));
+        Assert.Matches(@"^\d+s ago$", row.LastInput);
+    }
+
+    [Fact]
+    public async Task Should_write_a_screenshot_of_a_busy_page()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
+        await using var node = await gateway.ConnectAndHandshakeAsync(Connects.Node());
+        await using var cli = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        for (var i = 1; i <= 4; i++)
+            await cli.BeaconAsync(Beacon(i, version: "2026.9.6"));
+        var leaving = await gateway.ConnectAndHandshakeAsync(Connects.Params("webchat", "webchat", ["operator.read"], instanceId: "chat-tab", displayName: "Web chat (Firefox)", platform: "linux"), origin: gateway.OwnOrigin);
+        await leaving.DisposeAsync();
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+
+        await page.OpenAsync(gateway);
+        await page.WaitForAsync("document.querySelector('tr[data-key=\"chat-tab\"] .source')?.textContent === 'disconnect'");
+        await page.WaitForAsync("document.querySelectorAll('#rows tr').length === 9");
+
+        var artifact = Path.Combine(Repository.Root, "artifacts", "screenshots", "instances.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(artifact)!);
+        await session.Page.ScreenshotAsync(artifact, new ScreenshotOptions { FullPage = true });
+        Assert.True(new FileInfo(artifact).Length > 10_000, "the screenshot is suspiciously small");
+        // The README's picture is refreshed only on request, so that test runs leave tracked files alone.
+        var docs = Path.Combine(Repository.Root, "docs", "instances.png");
+        if (!File.Exists(docs) || Environment.GetEnvironmentVariable("PRESENCE_UPDATE_DOCS") == "1")
+            File.Copy(artifact, docs, overwrite: true);
+    }
+
+    /// <summary>A periodic beacon as a desktop node sends it, for the <paramref name="n"/>-th of many hosts.</summary>
+    private static JsonObject Beacon(int n, string version)
+    {
+        var host = $"node-{n:000}";
+        var ip = $"192.0.2.{n % 250 + 1}";
+        return new JsonObject
+        {
+            ["text"] = $"Node: {host} ({ip}) · app {version} · last input {n % 90}s ago · mode ui · reason periodic",
+            ["instanceId"] = host,
+            ["host"] = host,
+            ["ip"] = ip,
+            ["mode"] = "ui",
+            ["version"] = version,
+            ["platform"] = "linux",
+            ["deviceFamily"] = "Linux",
+            ["lastInputSeconds"] = n % 90,
+            ["reason"] = "periodic",
+        };
+    }
+}
