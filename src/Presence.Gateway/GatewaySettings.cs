@@ -142,19 +142,8 @@ public sealed record GatewaySettings
             ? value
             : throw Invalid(key, config, $"must be a whole number from {min} to {max}");
 
-    private static TimeSpan Duration(Config config, string key)
-    {
-        TimeSpan value;
-        try
-        {
-            value = config.GetTimeSpan(key, allowInfinite: false);
-        }
-        catch (Exception ex) when (ex is FormatException or ConfigurationException or OverflowException or ArgumentException)
-        {
-            throw Invalid(key, config, "must be a duration such as 30s or 500ms");
-        }
-        return value > TimeSpan.Zero ? value : throw Invalid(key, config, "must be greater than zero");
-    }
+    private static TimeSpan Duration(Config config, string key) =>
+        HoconDefaults.PositiveDuration(config, key, out var rule) ?? throw Invalid(key, config, rule);
 
     private static GatewaySettingsException Invalid(string key, Config config, string rule) =>
         new($"Invalid configuration {key} = '{config.GetString(key)}': {rule}.", key);

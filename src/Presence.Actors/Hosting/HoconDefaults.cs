@@ -27,6 +27,29 @@ public static partial class HoconDefaults
             ? line.Groups["assign"].Value + JsonSerializer.Serialize(value)
             : "");
 
+    /// <summary>
+    /// Reads a duration that must be greater than zero; null, with the rule it broke in <paramref name="rule"/>,
+    /// when it is not one. Each settings record wraps that rule in its own exception, naming the key.
+    /// </summary>
+    public static TimeSpan? PositiveDuration(Config config, string key, out string rule)
+    {
+        rule = "";
+        TimeSpan value;
+        try
+        {
+            value = config.GetTimeSpan(key, allowInfinite: false);
+        }
+        catch (Exception ex) when (ex is FormatException or ConfigurationException or OverflowException or ArgumentException)
+        {
+            rule = "must be a duration such as 5m, 10s or 250ms";
+            return null;
+        }
+        if (value > TimeSpan.Zero)
+            return value;
+        rule = "must be greater than zero";
+        return null;
+    }
+
     [GeneratedRegex(@"^(?<assign>[ \t]*[A-Za-z0-9_.-]+[ \t]*[=:][ \t]*)\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}[ \t\r]*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentOverride();
 }

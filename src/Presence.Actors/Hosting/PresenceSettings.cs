@@ -42,19 +42,8 @@ public sealed record PresenceSettings(
             Positive(config, "presence.ask-timeout"));
     }
 
-    internal static TimeSpan Positive(Config config, string key)
-    {
-        TimeSpan value;
-        try
-        {
-            value = config.GetTimeSpan(key, allowInfinite: false);
-        }
-        catch (Exception ex) when (ex is FormatException or ConfigurationException or OverflowException or ArgumentException)
-        {
-            throw Invalid(key, config, "must be a duration such as 5m, 10s or 250ms");
-        }
-        return value > TimeSpan.Zero ? value : throw Invalid(key, config, "must be greater than zero");
-    }
+    internal static TimeSpan Positive(Config config, string key) =>
+        HoconDefaults.PositiveDuration(config, key, out var rule) ?? throw Invalid(key, config, rule);
 
     private static int AtLeastOne(Config config, string key)
     {

@@ -20,8 +20,6 @@ internal sealed class Admission(AdmissionLimits limits)
     private int _connections;
     private int _requestsInFlight;
 
-    public int Connections => Volatile.Read(ref _connections);
-
     /// <summary>
     /// Admits a socket before its upgrade, or says why not (ticket null). Disposing the ticket, when the
     /// socket is done, gives back what it held.
