@@ -53,7 +53,7 @@ public static partial class GatewayApp
             akka.AddPresence(self);
             if (cluster.Enabled)
                 akka.AddPresenceCluster(cluster);
-            akka.AddOperators();
+            akka.AddOperators(clustered: cluster.Enabled);
             akka.WithActors((system, registry) =>
             {
                 var options = new ConnectionOptions(settings, admission, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());

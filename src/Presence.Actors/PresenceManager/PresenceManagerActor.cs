@@ -45,15 +45,20 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 
     private PresenceSnapshot Snapshot => _snapshot ??= _state.ToSnapshot();
 
-    protected override void PreStart() =>
+    protected override void PreStart()
+    {
+        PresenceInstruments.RowsChanged(_state.Count);
         Timers.StartPeriodicTimer(SweepTimer, SweepTick.Instance, _settings.SweepInterval);
+    }
+
+    protected override void PostStop() => PresenceInstruments.RowsChanged(-_state.Count);
 
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case Upsert upsert:
-                Apply(_state.Upsert(upsert.Key, upsert.Update, Now, upsert.Owner));
+                ApplyUpsert(upsert);
                 break;
             case MarkDisconnected disconnected:
                 Apply(_state.MarkDisconnected(disconnected.Key, disconnected.Owner, disconnected.Reason, Now));
@@ -63,7 +68,7 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 break;
             case GetPresence:
                 // Rows may have expired since the last sweep; a read never shows them.
-                Apply(_state.Expire(Now));
+                ApplyExpiry(_state.Expire(Now));
                 Sender.Tell(new GetPresenceResponse(Snapshot));
                 break;
             case Subscribe subscribe:
@@ -92,7 +97,7 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 Apply(_state.NodeLeft(left.Node, Now));
                 break;
             case SweepTick:
-                Apply(_state.Sweep(Now));
+                ApplyExpiry(_state.Sweep(Now));
                 break;
             case FlushTick:
                 _flushScheduled = false;
@@ -105,11 +110,31 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         }
     }
 
+    private void ApplyUpsert(Upsert upsert)
+    {
+        var next = _state.Upsert(upsert.Key, upsert.Update, Now, upsert.Owner);
+        // A new key that leaves the count as it was took the place of the oldest row.
+        if (!ReferenceEquals(next, _state) && next.Count == _state.Count && _state.Find(upsert.Key) is null)
+            PresenceInstruments.Evicted();
+        Apply(next);
+    }
+
+    private void ApplyExpiry(PresenceState swept)
+    {
+        // Expiry only takes rows out, and the count is of this node's rows: other nodes count their own.
+        if (_state.Count - swept.Count is > 0 and var expired)
+            PresenceInstruments.Expired(expired);
+        Apply(swept);
+    }
+
     private void Apply(PresenceState next)
     {
         if (ReferenceEquals(next, _state))
             return;
         var visible = next.Version != _state.Version;
+        PresenceInstruments.RowsChanged(next.Count - _state.Count);
+        if (visible)
+            PresenceInstruments.Changed(next.Version - _state.Version);
         var localChanged = !ReferenceEquals(next.LocalRows, _state.LocalRows) || !ReferenceEquals(next.SelfRow, _state.SelfRow);
         _state = next;
         if (localChanged)

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Presence.Actors.PresenceManager;
 using Presence.Gateway.Protocol;
 
 namespace Presence.Gateway.Operators;
 
 /// <summary>
-/// Every instrument of the gateway, on one <see cref="Meter"/> that OpenTelemetry exports at <c>/metrics</c>.
+/// The gateway's connection and event instruments, on one <see cref="Meter"/> that OpenTelemetry exports at
+/// <c>/metrics</c> (the presence rows, changes and removals are the manager's own, <see cref="PresenceInstruments"/>).
 /// Static so that the hot paths (actors, socket loops) record with one call and no injected state; the
 /// instruments are process-wide, so two gateways in one process (as in the tests) add up.
 /// </summary>
@@ -15,25 +17,15 @@ internal static class GatewayMetrics
 
     private static readonly Meter Meter = new(MeterName, GatewayApp.Version);
 
-    // Levels are kept here and observed at each scrape, not recorded as +1/-1: a listener that starts late
+    // A level kept here and observed at each scrape, not recorded as +1/-1: a listener that starts late
     // (the metrics pipeline starts after the actor system) would otherwise miss the first changes for good.
     private static long _openConnections;
-    private static long _presenceRows;
 
     private static readonly ObservableUpDownCounter<long> OpenConnections = Meter.CreateObservableUpDownCounter(
         "presence.gateway.connections.open", () => Interlocked.Read(ref _openConnections), "{connection}", "WebSocket connections currently open, authenticated or not.");
 
     private static readonly Counter<long> Handshakes = Meter.CreateCounter<long>(
         "presence.gateway.handshakes", "{handshake}", "Connect handshakes by outcome (ok, failed) and, for failures, reason.");
-
-    private static readonly ObservableGauge<long> PresenceRows = Meter.CreateObservableGauge(
-        "presence.gateway.presence.rows", () => Interlocked.Read(ref _presenceRows), "{row}", "Rows in the presence list, the gateway's own included, as last announced.");
-
-    private static readonly Counter<long> PresenceChanges = Meter.CreateCounter<long>(
-        "presence.gateway.presence.changes", "{change}", "Visible presence changes (stateVersion increments).");
-
-    private static readonly Counter<long> PresenceRemovals = Meter.CreateCounter<long>(
-        "presence.gateway.presence.removals", "{row}", "Rows that left the list: expired by the TTL sweep or evicted by the size bound.");
 
     private static readonly Counter<long> EventsSent = Meter.CreateCounter<long>(
         "presence.gateway.events.sent", "{event}", "Events (presence, tick, shutdown) written to sockets.");
@@ -66,13 +58,6 @@ internal static class GatewayMetrics
             { "reason", Normalise(reason) },
         };
         Handshakes.Add(1, tags);
-    }
-
-    public static void PresenceAnnounced(long rowDelta, long changes, long removals)
-    {
-        Interlocked.Add(ref _presenceRows, rowDelta);
-        PresenceChanges.Add(changes);
-        PresenceRemovals.Add(removals);
     }
 
     public static void EventSent() => EventsSent.Add(1);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Akka.Cluster.Hosting;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -18,20 +19,27 @@ internal static class OperatorsHosting
     /// <summary>Health checks tagged so are run by <c>/healthz</c>; <c>/readyz</c> runs every check.</summary>
     public const string LiveTag = "live";
 
-    /// <summary>Inside <c>AddAkka</c>: the actor-system liveness check and the presence metrics observer.</summary>
-    public static AkkaConfigurationBuilder AddOperators(this AkkaConfigurationBuilder akka) =>
-        akka
-            .WithActorSystemLivenessCheck(tags: [LiveTag])
-            .WithActors((system, registry) =>
-                system.ActorOf(PresenceMetricsActor.Props(registry.Get<PresenceManagerActor>()), "presence-metrics"));
+    private const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Inside <c>AddAkka</c>: the actor-system liveness check and, on a cluster node, readiness only once the node
+    /// has joined: before that its list holds no other node's rows, so a client sent to it would see a partial view.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddOperators(this AkkaConfigurationBuilder akka, bool clustered)
+    {
+        akka.WithActorSystemLivenessCheck(tags: [LiveTag]);
+        if (clustered)
+            akka.WithAkkaClusterReadinessCheck(tags: [ReadyTag]);
+        return akka;
+    }
 
     public static IServiceCollection AddOperators(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: ["ready"]);
+        services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
             .WithMetrics(metrics => metrics
-                .AddMeter(GatewayMetrics.MeterName)
+                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName)
                 // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).

@@ -7,7 +7,8 @@ namespace Presence.Gateway.Operators;
 
 /// <summary>
 /// Ready when the presence manager answers a read quickly and the connections supervisor exists, i.e. when
-/// a client that connects now would get its hello. (This gateway runs one node; there is no cluster to join.)
+/// a client that connects now would get its hello. A cluster node is also checked for having joined (Akka's own
+/// cluster readiness check, registered by <see cref="OperatorsHosting"/>).
 /// </summary>
 internal sealed class PresenceReadinessCheck(IPresenceQueries presence, ActorRegistry registry) : IHealthCheck
 {

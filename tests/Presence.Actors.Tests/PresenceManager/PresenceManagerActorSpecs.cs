@@ -12,6 +12,8 @@ using static Presence.Actors.PresenceManager.PresenceQueries;
 
 namespace Presence.Actors.Tests.PresenceManager;
 
+/// <summary>In a collection that runs alone: the instrument specs read process-wide counters that other managers would move.</summary>
+[Collection(nameof(ProcessWideInstruments))]
 public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(TestConfigs.TestScheduler, output: output)
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
@@ -293,4 +295,34 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
         // A crash would go unseen in the list (the restarted manager holds the self row only too), but its supervisor logs it before the read is answered.
         Assert.False(errors.HasMessages);
     }
+
+    [Fact]
+    public async Task Should_count_rows_changes_evictions_and_sweep_removals_exactly()
+    {
+        using var instruments = new InstrumentRecorder(PresenceInstruments.MeterName);
+        var manager = await StartManager("presence { ttl = 10s, sweep-interval = 5s, max-entries = 3 }");
+        var (rows, changes, expired, evicted) = Read(instruments);
+
+        manager.Tell(Row("first"));
+        Advance(Second);
+        manager.Tell(Row("second"));
+        Advance(Second);
+        // The bound is the self row plus two: the third key takes the oldest row's place.
+        manager.Tell(Row("third"));
+        await ReadAsync(manager);
+        Assert.Equal((rows + 2, changes + 3, expired, evicted + 1), Read(instruments));
+
+        // 12 s after "second": both client rows are past the 10 s TTL at the sweep of 15 s, which removes them at once.
+        Advance(TimeSpan.FromSeconds(5), times: 3);
+        Assert.Single((await ReadAsync(manager)).Entries);
+
+        Assert.Equal((rows, changes + 4, expired + 2, evicted + 1), Read(instruments));
+    }
+
+    private static (long Rows, long Changes, long Expired, long Evicted) Read(InstrumentRecorder instruments) =>
+        (instruments.Observe("presence.rows"), instruments.Observe("presence.changes"),
+            instruments.Observe("presence.removals", "expired"), instruments.Observe("presence.removals", "evicted"));
 }
+
+[CollectionDefinition(nameof(ProcessWideInstruments), DisableParallelization = true)]
+public sealed class ProcessWideInstruments;

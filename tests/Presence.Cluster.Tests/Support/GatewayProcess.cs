@@ -103,7 +103,7 @@ internal sealed class GatewayProcess : IDisposable
             _output.TryDequeue(out _);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
