@@ -14,6 +14,8 @@ const string Usage = """
       scale       --connections 1000
       all         the full table of issue 6 [--cases name,name] [--duration 10] [--trials 20]
       smoke       every scenario for a few seconds with tiny counts; asserts behaviour only
+      report      --runs A.json[,B.json] [--stub S.json] [--doc docs/performance.md] [--charts docs/perf]
+                  rewrites the doc's generated results section and its SVG charts from earlier runs' JSON
       stub-server --port P   (the minimal server that measures the tool's own ceiling)
 
     server (default: start the gateway, pinned to core 0, fresh for each case):
@@ -46,12 +48,16 @@ if (options.Command is "help" or "--help")
 }
 if (options.Command == "stub-server")
     return await StubServer.RunAsync(options.Int("port", 18790, 1, 65535));
-if (!Relaunch.IsPinned && !options.Flag("no-pin"))
+
+// Only the load runs are pinned: the report reads files.
+if (options.Command != "report" && !Relaunch.IsPinned && !options.Flag("no-pin"))
     return await Relaunch.RunPinnedAsync(1, args);
 
 try
 {
-    return await Runner.RunAsync(options, string.Join(' ', args));
+    return options.Command == "report"
+        ? await PerformanceReport.RunAsync(options)
+        : await Runner.RunAsync(options, string.Join(' ', args));
 }
 catch (UsageException ex)
 {

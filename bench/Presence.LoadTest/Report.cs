@@ -37,7 +37,7 @@ internal sealed record Machine(int Cores, string CpuModel, string Memory, string
 internal sealed class Report(string command, Machine machine)
 {
     /// <summary>NaN stands for "no sample" (a percentile of nothing) and must still serialise.</summary>
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public string Command { get; } = command;
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
@@ -105,12 +105,13 @@ internal sealed class Report(string command, Machine machine)
         return md.ToString();
     }
 
-    private static string Format(double? value) => value switch
+    internal static string Format(double? value) => value switch
     {
         null => "—",
         { } v when double.IsNaN(v) => "—",
         { } v when Math.Abs(v) >= 1000 => v.ToString("#,0", CultureInfo.InvariantCulture),
         { } v when Math.Abs(v) >= 10 => v.ToString("0.0", CultureInfo.InvariantCulture),
+        { } v when v == Math.Round(v) => v.ToString("0", CultureInfo.InvariantCulture),
         { } v => v.ToString("0.00", CultureInfo.InvariantCulture),
     };
 }

@@ -28,6 +28,9 @@ internal static class Suite
             Target("beacons, 1 client, 1 in flight: rate", "beacons_per_s", false, 12_000, "≥ 12,000/s", "6,506/s"),
             Target("beacons, 1 client, 1 in flight: server CPU", "server_cpu_us_per_beacon", true, 12, "≤ 12 µs", "124 µs")),
         Beacons("beacons-1-client-fresh", 1, 1, duration, fresh: true),
+        // 10 and 50 clients draw the throughput curve of the report's chart between the two points.
+        Beacons("beacons-10-clients", 10, 1, duration, fresh: false),
+        Beacons("beacons-50-clients", 50, 1, duration, fresh: false),
         Beacons("beacons-200-clients", 200, 1, duration, fresh: false,
             Target("beacons, 200 clients, 1 in flight each: rate", "beacons_per_s", false, 20_000, "≥ 20,000/s", "45/s"),
             Target("beacons, 200 clients, 1 in flight each: p99", "beacon_p99_ms", true, 20, "≤ 20 ms", "4.7 s")),
@@ -39,10 +42,13 @@ internal static class Suite
             Target("system-presence p99 while 10 clients beacon", "query_p99_ms", true, 5, "≤ 5 ms", "206 ms")),
         Fanout("fanout-small-1000", 1000, 3, fanoutTrials, Gap,
             Target("fan-out p99, small list, 1,000 watchers", "fanout_all_p99_ms", true, 20, "≤ 20 ms", "67 ms")),
+        // 2,500 watchers: a middle point for the report's chart.
+        Fanout("fanout-small-2500", 2500, 3, fanoutTrials, Gap),
         Fanout("fanout-small-5000", 5000, 3, fanoutTrials, Gap,
             Target("fan-out p99, small list, 5,000 watchers", "fanout_all_p99_ms", true, 150, "≤ 150 ms", "226 ms")),
         Fanout("fanout-200rows-1000", 1000, 200, fanoutTrials, Gap,
             Target("fan-out p99, 200-row list, 1,000 watchers", "fanout_all_p99_ms", true, 80, "≤ 80 ms", "184 ms")),
+        Fanout("fanout-200rows-2500", 2500, 200, fanoutTrials, Gap),
         Fanout("fanout-200rows-5000", 5000, 200, fanoutTrials, Gap,
             Target("fan-out p99, 200-row list, 5,000 watchers", "fanout_all_p99_ms", true, 600, "≤ 600 ms", "1,385 ms")),
         Scale("scale-1000", 1000,
