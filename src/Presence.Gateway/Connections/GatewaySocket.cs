@@ -11,7 +11,7 @@ namespace Presence.Gateway.Connections;
 /// <summary>
 /// The socket side of one connection, outside the actor system: the read loop
 /// parses each inbound message and tells the <see cref="ConnectionActor"/>; the
-/// <see cref="Outbox"/> loop writes what the gateway sends. Neither blocks an actor.
+/// <see cref="Outbox"/> writes what the gateway sends. Neither blocks an actor.
 /// </summary>
 internal sealed class GatewaySocket
 {
@@ -138,9 +138,10 @@ internal sealed class GatewaySocket
 
     private async Task WriteLoopAsync(WebSocket socket, CancellationToken cancellationToken)
     {
+        Outbox.Start(socket, cancellationToken);
         try
         {
-            if (await Outbox.RunAsync(socket, cancellationToken).ConfigureAwait(false) is { } close
+            if (await Outbox.Finished.ConfigureAwait(false) is { } close
                 && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await socket.CloseOutputAsync(close.Status, close.Reason, cancellationToken).ConfigureAwait(false);
@@ -148,7 +149,7 @@ internal sealed class GatewaySocket
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // The peer went away while we were writing; the read loop sees it too and ends the connection.
+            // The peer went away while we were closing; the read loop sees it too and ends the connection.
         }
     }
 
