@@ -24,6 +24,7 @@ internal sealed class GatewaySocket
     private readonly Channel<byte> _unhandledFrames;
     private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _maxMessageBytes;
+    private volatile PresenceRequests? _answeredHere;
 
     public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings, Admission.Ticket admission)
     {
@@ -60,6 +61,9 @@ internal sealed class GatewaySocket
         _maxMessageBytes = maxPayload;
         _admission.HandshakeEnded();
     }
+
+    /// <summary>Called by the actor once it is ready for the read loop to answer these requests itself.</summary>
+    public void AnswerOnReadLoop(PresenceRequests requests) => _answeredHere = requests;
 
     /// <summary>Called by the actor for each inbound frame it has handled, letting the read loop take another.</summary>
     public void FrameHandled() => _unhandledFrames.Reader.TryRead(out _);
@@ -127,13 +131,31 @@ internal sealed class GatewaySocket
             }
             if (!result.EndOfMessage)
                 continue;
+            var frame = FrameParser.Parse(message.WrittenSpan);
+            message = new ArrayBufferWriter<byte>();
+            if (TryAnswerHere(frame))
+                continue;
             // A client that sends faster than its actor handles waits here, and TCP pushes back on it.
             await _unhandledFrames.Writer.WriteAsync(0, cancellationToken).ConfigureAwait(false);
-            actor.Tell(FrameParser.Parse(message.WrittenSpan));
-            message = new ArrayBufferWriter<byte>();
+            actor.Tell(frame);
         }
         if (socket.State == WebSocketState.CloseReceived)
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Answers a beacon or a presence read on this thread when nothing is queued for the actor ahead of it
+    /// (so answers keep the order of requests) and no close is under way. The read loop takes the next
+    /// frame only after this, so a client still cannot outrun the gateway.
+    /// </summary>
+    private bool TryAnswerHere(InboundFrame frame)
+    {
+        if (_answeredHere is not { } requests || frame is not RequestFrame request || _closing.Task.IsCompleted || _unhandledFrames.Reader.Count > 0)
+            return false;
+        if (requests.TryAnswer(request) is not { } answer)
+            return false;
+        Send(answer);
+        return true;
     }
 
     private async Task WriteLoopAsync(WebSocket socket, CancellationToken cancellationToken)
