@@ -18,6 +18,9 @@ namespace Presence.Gateway.Connections;
 /// </summary>
 internal sealed class Outbox(long maxBufferedBytes)
 {
+    /// <summary>Below this size a frame's parts are copied into one message; above it they go as fragments sharing the body.</summary>
+    private const int CoalesceLimit = 4096;
+
     private static readonly object PresenceSlot = new();
 
     // Not a ConcurrentQueue: that allocates a 32-slot segment up front, about 0.8 KB on every idle socket.
@@ -178,7 +181,7 @@ internal sealed class Outbox(long maxBufferedBytes)
             if (!frame.CarriesSeq && frame.Body.IsEmpty && frame.Tail.IsEmpty)
                 await socket.SendAsync(frame.Head, WebSocketMessageType.Text, endOfMessage: true, _cancellation).ConfigureAwait(false);
             else
-                await WriteJoinedAsync(socket, frame).ConfigureAwait(false);
+                await WritePartsAsync(socket, frame).ConfigureAwait(false);
             if (frame.CarriesSeq)
                 GatewayMetrics.EventSent();
         }
@@ -189,28 +192,40 @@ internal sealed class Outbox(long maxBufferedBytes)
     }
 
     /// <summary>
-    /// One message from one pooled buffer: every extra <c>SendAsync</c> would cost <c>ManagedWebSocket</c>
-    /// another rented copy and Kestrel another flush, which is dearer than copying a shared body once here.
+    /// A small frame goes as one message from one pooled buffer. A large one goes as fragments around
+    /// its shared body: <c>ManagedWebSocket</c> copies every payload into a buffer it rents, so joining
+    /// first would hold two rented copies per pending socket, and under a fan-out to hundreds of
+    /// sockets nearly every rent of that size misses the pool and allocates on the large object heap.
     /// </summary>
-    private async ValueTask WriteJoinedAsync(WebSocket socket, OutboundFrame frame)
+    private async ValueTask WritePartsAsync(WebSocket socket, OutboundFrame frame)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)frame.Length);
+        var inline = frame.Body.Length + frame.Tail.Length <= CoalesceLimit;
+        var leadLength = frame.SeqPrefix.Length + OutboundFrame.SeqDigits + frame.Head.Length + (inline ? frame.Body.Length + frame.Tail.Length : 0);
+        var lead = ArrayPool<byte>.Shared.Rent(leadLength);
         try
         {
-            var at = Append(buffer, 0, frame.SeqPrefix.Span);
+            var at = Append(lead, 0, frame.SeqPrefix.Span);
             if (frame.CarriesSeq)
             {
-                Utf8Formatter.TryFormat(++_seq, buffer.AsSpan(at), out var written);
+                Utf8Formatter.TryFormat(++_seq, lead.AsSpan(at), out var written);
                 at += written;
             }
-            at = Append(buffer, at, frame.Head.Span);
-            at = Append(buffer, at, frame.Body.Span);
-            at = Append(buffer, at, frame.Tail.Span);
-            await socket.SendAsync(buffer.AsMemory(0, at), WebSocketMessageType.Text, endOfMessage: true, _cancellation).ConfigureAwait(false);
+            at = Append(lead, at, frame.Head.Span);
+            if (inline)
+            {
+                at = Append(lead, at, frame.Body.Span);
+                at = Append(lead, at, frame.Tail.Span);
+                await socket.SendAsync(lead.AsMemory(0, at), WebSocketMessageType.Text, endOfMessage: true, _cancellation).ConfigureAwait(false);
+                return;
+            }
+            await socket.SendAsync(lead.AsMemory(0, at), WebSocketMessageType.Text, endOfMessage: false, _cancellation).ConfigureAwait(false);
+            await socket.SendAsync(frame.Body, WebSocketMessageType.Text, endOfMessage: frame.Tail.IsEmpty, _cancellation).ConfigureAwait(false);
+            if (!frame.Tail.IsEmpty)
+                await socket.SendAsync(frame.Tail, WebSocketMessageType.Text, endOfMessage: true, _cancellation).ConfigureAwait(false);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(lead);
         }
     }
 
