@@ -324,6 +324,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (_requestsInFlight < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
         {
             _requestsInFlight++;
+            _socket.ReadStarted();
             return true;
         }
         Send(ServerFrames.Error(request.Id, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
@@ -334,6 +335,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     {
         _requestsInFlight--;
         _options.Admission.RequestEnded();
+        _socket.ReadEnded();
     }
 
     /// <summary>Operators with the scope may call; anyone else gets an error (and a node that keeps trying is closed).</summary>

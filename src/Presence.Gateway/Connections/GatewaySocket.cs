@@ -25,6 +25,7 @@ internal sealed class GatewaySocket
     private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _maxMessageBytes;
     private volatile PresenceRequests? _answeredHere;
+    private int _readsAwaitingManager;
 
     public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings, Admission.Ticket admission)
     {
@@ -64,6 +65,11 @@ internal sealed class GatewaySocket
 
     /// <summary>Called by the actor once it is ready for the read loop to answer these requests itself.</summary>
     public void AnswerOnReadLoop(PresenceRequests requests) => _answeredHere = requests;
+
+    /// <summary>Called by the actor around each read it had to ask the manager for: until it is answered, later ones must not overtake it.</summary>
+    public void ReadStarted() => Interlocked.Increment(ref _readsAwaitingManager);
+
+    public void ReadEnded() => Interlocked.Decrement(ref _readsAwaitingManager);
 
     /// <summary>Called by the actor for each inbound frame it has handled, letting the read loop take another.</summary>
     public void FrameHandled() => _unhandledFrames.Reader.TryRead(out _);
@@ -144,14 +150,17 @@ internal sealed class GatewaySocket
     }
 
     /// <summary>
-    /// Answers a beacon or a presence read on this thread when nothing is queued for the actor ahead of it
-    /// (so answers keep the order of requests) and no close is under way. The read loop takes the next
+    /// Answers a beacon or a presence read on this thread when the actor owes no answer to an earlier
+    /// request (so answers keep the order of requests) and no close is under way. The read loop takes the next
     /// frame only after this, so a client still cannot outrun the gateway.
     /// </summary>
     private bool TryAnswerHere(InboundFrame frame)
     {
-        if (_answeredHere is not { } requests || frame is not RequestFrame request || _closing.Task.IsCompleted || _unhandledFrames.Reader.Count > 0)
+        if (_answeredHere is not { } requests || frame is not RequestFrame request || _closing.Task.IsCompleted
+            || _unhandledFrames.Reader.Count > 0 || Volatile.Read(ref _readsAwaitingManager) > 0)
+        {
             return false;
+        }
         if (requests.TryAnswer(request) is not { } answer)
             return false;
         Send(answer);
