@@ -38,11 +38,7 @@ public sealed class PresenceBoardSpecs(ITestOutputHelper output) : Akka.TestKit.
 
         board.Tell(manager, Row("written"));
 
-        await AwaitAssertAsync(() =>
-        {
-            Assert.True(board.TryRead(NowMs, out var snapshot));
-            Assert.Contains(snapshot.Entries, entry => entry.InstanceId == "written");
-        });
+        await AssertServedAsync(board, "written", listed: true);
     }
 
     [Fact]
@@ -57,11 +53,7 @@ public sealed class PresenceBoardSpecs(ITestOutputHelper output) : Akka.TestKit.
 
         Assert.False(board.TryRead(NowMs, out _));
         manager.Tell(write);
-        await AwaitAssertAsync(() =>
-        {
-            Assert.True(board.TryRead(NowMs, out var snapshot));
-            Assert.Contains(snapshot.Entries, entry => entry.InstanceId == "pending");
-        });
+        await AssertServedAsync(board, "pending", listed: true);
     }
 
     [Fact]
@@ -69,10 +61,21 @@ public sealed class PresenceBoardSpecs(ITestOutputHelper output) : Akka.TestKit.
     {
         var (manager, board) = await StartManager();
         board.Tell(manager, Row("old"));
-        await AwaitAssertAsync(() => Assert.True(board.TryRead(NowMs, out _)));
+        await AssertServedAsync(board, "old", listed: true);
 
         var ttl = TestConfigs.Settings().Ttl;
         Assert.True(board.TryRead(NowMs + (long)ttl.TotalMilliseconds, out _));
         Assert.False(board.TryRead(NowMs + (long)ttl.TotalMilliseconds + 1, out _));
+
+        // One jump past the TTL fires the sweep once, and the manager publishes the list without the row.
+        Clock.Advance(ttl + TimeSpan.FromMilliseconds(1));
+        await AssertServedAsync(board, "old", listed: false);
     }
+
+    private Task AssertServedAsync(PresenceBoard board, string instanceId, bool listed) =>
+        AwaitAssertAsync(() =>
+        {
+            Assert.True(board.TryRead(NowMs, out var snapshot));
+            Assert.Equal(listed, snapshot.Entries.Any(entry => entry.InstanceId == instanceId));
+        });
 }
