@@ -66,7 +66,7 @@ internal sealed class GatewaySocket
     /// <summary>Called by the actor once it is ready for the read loop to answer these requests itself.</summary>
     public void AnswerOnReadLoop(PresenceRequests requests) => _answeredHere = requests;
 
-    /// <summary>Called by the actor around each read it had to ask the manager for: until it is answered, later ones must not overtake it.</summary>
+    /// <summary>Called by the actor around each read it had to ask the manager for: until it is answered, the read loop answers nothing itself.</summary>
     public void ReadStarted() => Interlocked.Increment(ref _readsAwaitingManager);
 
     public void ReadEnded() => Interlocked.Decrement(ref _readsAwaitingManager);
@@ -151,7 +151,8 @@ internal sealed class GatewaySocket
 
     /// <summary>
     /// Answers a beacon or a presence read on this thread when the actor owes no answer to an earlier
-    /// request (so answers keep the order of requests) and no close is under way. The read loop takes the next
+    /// request and no close is under way, so an answer from here never overtakes one the actor still owes.
+    /// The read loop takes the next
     /// frame only after this, so a client still cannot outrun the gateway.
     /// </summary>
     private bool TryAnswerHere(InboundFrame frame)
