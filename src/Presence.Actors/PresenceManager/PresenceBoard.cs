@@ -20,7 +20,8 @@ public sealed class PresenceBoard
     /// <summary>
     /// Tells the manager a write that a later read must see (an upsert or a disconnect): until the
     /// manager has applied it, reads here say no, so a client that had its answer from the writer
-    /// never reads an older list afterwards.
+    /// never reads an older list afterwards. A write lost with a crashing manager keeps the count up
+    /// for good: reads then always ask, which is slower but never wrong.
     /// </summary>
     public void Tell(IActorRef manager, object write)
     {
