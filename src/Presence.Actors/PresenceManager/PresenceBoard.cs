@@ -7,10 +7,11 @@ namespace Presence.Actors.PresenceManager;
 /// <summary>
 /// The <see cref="PresenceManagerActor"/>'s latest state, published for readers in this process
 /// that should not pay a mailbox round trip per read (the gateway's own <c>system-presence</c> and
-/// <c>hello-ok</c>). A read is served only when it is exactly what <see cref="PresenceQueries.GetPresence"/>
-/// would answer: every write told through <see cref="Tell"/> has been applied, and no row has
-/// passed the TTL. Otherwise <see cref="TryRead"/> says no and the caller asks the manager,
-/// which expires the rows first. The manager still owns the map; this only holds what it last published.
+/// <c>hello-ok</c>). A read is served only when every write told through <see cref="Tell"/> has been
+/// applied and no row has passed the TTL; it then differs from what <see cref="PresenceQueries.GetPresence"/>
+/// would answer only by messages no client waits on (a pong's renewal, another node's rows on their way).
+/// Otherwise <see cref="TryRead"/> says no and the caller asks the manager, which expires the rows first.
+/// The manager still owns the map; this only holds what it last published.
 /// </summary>
 public sealed class PresenceBoard
 {
