@@ -35,6 +35,7 @@ public static partial class GatewayApp
         var presence = PresenceSettings.Create(config);
         var cluster = ClusterSettings(config);
         var admission = new Admission(settings.Limits);
+        var board = new PresenceBoard();
 
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
@@ -50,13 +51,13 @@ public static partial class GatewayApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.AddPresence(self);
+            akka.AddPresence(self, board);
             if (cluster.Enabled)
                 akka.AddPresenceCluster(cluster);
             akka.AddOperators(clustered: cluster.Enabled);
             akka.WithActors((system, registry) =>
             {
-                var options = new ConnectionOptions(settings, admission, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
+                var options = new ConnectionOptions(settings, admission, board, system.Scheduler, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
                 var supervisor = system.ActorOf(ConnectionsSupervisorActor.Props(registry.Get<PresenceManagerActor>(), options), "connections");
                 registry.Register<ConnectionsSupervisorActor>(supervisor);
             });

@@ -14,6 +14,7 @@ namespace Presence.Actors.PresenceManager;
 /// on its own timer, and tells subscribers of changes, coalesced under bursts.
 /// In a cluster it also holds the rows other nodes own (told by the <see cref="PresenceReplicatorActor"/>,
 /// which it tells of its own rows in turn), and its list is the merged view.
+/// Each state it reaches is also published to its <see cref="PresenceBoard"/>, if it has one.
 /// </summary>
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
@@ -21,29 +22,33 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     private const string FlushTimer = "flush";
 
     private readonly PresenceSettings _settings;
+    private readonly PresenceBoard? _board;
     private readonly HashSet<IActorRef> _subscribers = [];
     private PresenceState _state;
-    private PresenceSnapshot? _snapshot;
+    private PresenceBoard.Published _published;
     private long _announcedVersion;
     private long? _lastAnnouncedAt;
     private bool _flushScheduled;
     private IActorRef? _replicator;
 
-    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
+    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null)
     {
         _settings = settings;
+        _board = board;
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
+        _published = new PresenceBoard.Published(_state);
+        _board?.Publish(_published);
         _announcedVersion = _state.Version;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(PresenceSettings settings, PresenceEntry self) =>
-        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self));
+    public static Props Props(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null) =>
+        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self, board));
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
-    private PresenceSnapshot Snapshot => _snapshot ??= _state.ToSnapshot();
+    private PresenceSnapshot Snapshot => _published.Snapshot;
 
     protected override void PreStart()
     {
@@ -70,6 +75,10 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 // Rows may have expired since the last sweep; a read never shows them.
                 ApplyExpiry(_state.Expire(Now));
                 Sender.Tell(new GetPresenceResponse(Snapshot));
+                break;
+            case PresenceBoard.CountedWrite counted:
+                OnReceive(counted.Write);
+                _board?.WriteApplied();
                 break;
             case Subscribe subscribe:
                 if (_subscribers.Add(subscribe.Subscriber))
@@ -139,7 +148,8 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         _state = next;
         if (localChanged)
             TellLocalRows();
-        _snapshot = null;
+        _published = new PresenceBoard.Published(next);
+        _board?.Publish(_published);
         if (visible)
             OnVisibleChange();
     }

@@ -31,6 +31,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private readonly List<InboundFrame> _pendingHandshakeFrames = [];
     private Phase _phase = Phase.AwaitingConnect;
     private ConnectedClient? _client;
+    private PresenceRequests? _requests;
     private bool _readsPresence;
     private int _unauthorizedRoleCalls;
     private int _requestsInFlight;
@@ -52,8 +53,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    // Not the expression-tree overload: Akka would compile or interpret that expression for every connection.
     public static Props Props(GatewaySocket socket, IActorRef manager, ConnectionOptions options) =>
-        Akka.Actor.Props.Create(() => new ConnectionActor(socket, manager, options));
+        Akka.Actor.Props.Create<ConnectionActor>(socket, manager, options);
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
@@ -209,10 +211,15 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (tracked)
         {
             // The row is written before hello-ok, so the client's own snapshot already shows it.
-            _manager.Tell(new PresenceCommands.Upsert(_client.Key, _client.ToUpdate(), _socket.Id));
+            _options.Board.Tell(_manager, new PresenceCommands.Upsert(_client.Key, _client.ToUpdate(), _socket.Id));
             Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionTracked(_socket.Id, _client.Key, _client.DisconnectReason));
         }
         _phase = Phase.Connecting;
+        if (_options.Board.TryRead(Now, out var snapshot))
+        {
+            OnHelloReady(new HelloReady(requestId, tracked, snapshot));
+            return;
+        }
         _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
             .PipeTo(Self, success: response => new HelloReady(requestId, tracked, response.Snapshot), failure: _ => new HelloReady(requestId, tracked, null));
     }
@@ -245,9 +252,12 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         GatewayMetrics.HandshakeSucceeded();
         Timers.Cancel(HandshakeTimer);
         Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionAuthenticated(_socket.Id, _readsPresence, ready.Tracked, ready.Snapshot.StateVersion));
+        _requests = new PresenceRequests(_manager, _options, MayWrite: !_client.IsNode && Scopes.Satisfies(_client.Scopes, Scopes.Admin), MayRead: _readsPresence);
         foreach (var frame in _pendingHandshakeFrames)
             OnFrame(frame);
         _pendingHandshakeFrames.Clear();
+        // Only now: a frame the read loop answered earlier could overtake the ones replayed above.
+        _socket.AnswerOnReadLoop(_requests);
     }
 
     private void OnRequest(InboundFrame frame)
@@ -282,7 +292,11 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 }));
                 break;
             case "system-presence":
-                if (Authorized(request, Scopes.Read) && TryStartRequest(request))
+                if (!Authorized(request, Scopes.Read))
+                    break;
+                if (_requests!.TryAnswerPresence(request) is { } answer)
+                    Send(answer);
+                else if (TryStartRequest(request))
                 {
                     _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
                         .PipeTo(Self, success: response => new PresenceAnswer(request.Id, response.Snapshot), failure: _ => new PresenceAnswer(request.Id, null));
@@ -290,7 +304,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 break;
             case "system-event":
                 if (Authorized(request, Scopes.Admin))
-                    AcceptBeacon(request);
+                    Send(_requests!.AcceptBeacon(request));
                 break;
             case "status" or "config.get":
                 if (Authorized(request, Scopes.Read))
@@ -302,21 +316,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
     }
 
-    private void AcceptBeacon(RequestFrame request)
-    {
-        if (!SystemEventValidator.TryValidate(request.Params, out var beacon, out var invalid))
-        {
-            Send(ServerFrames.Error(request.Id, GatewayErrors.InvalidSystemEventParams(invalid!)));
-            return;
-        }
-        var (key, update) = beacon!.Resolve();
-        _manager.Tell(new PresenceCommands.Upsert(key, update));
-        GatewayMetrics.BeaconAccepted();
-        // The reply never waits for the presence fan-out.
-        Send(ServerFrames.Ok(request.Id, BeaconAccepted));
-    }
-
-    private static readonly ReadOnlyMemory<byte> BeaconAccepted = "{\"ok\":true}"u8.ToArray();
     private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
 
     /// <summary>Bounds the reads awaiting the manager, per connection and overall; a request beyond them is told to retry.</summary>
@@ -325,6 +324,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         if (_requestsInFlight < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
         {
             _requestsInFlight++;
+            _socket.ReadStarted();
             return true;
         }
         Send(ServerFrames.Error(request.Id, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
@@ -335,6 +335,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     {
         _requestsInFlight--;
         _options.Admission.RequestEnded();
+        _socket.ReadEnded();
     }
 
     /// <summary>Operators with the scope may call; anyone else gets an error (and a node that keeps trying is closed).</summary>
@@ -435,10 +436,15 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private sealed record PresenceAnswer(string RequestId, PresenceSnapshot? Snapshot);
 }
 
-/// <summary>What every connection of this gateway shares.</summary>
+/// <summary>
+/// What every connection of this gateway shares; among it the presence manager's published list
+/// (read instead of asking while it is current) and the actor system's clock for the read loop, which is outside the actors.
+/// </summary>
 internal sealed record ConnectionOptions(
     GatewaySettings Gateway,
     Admission Admission,
+    PresenceBoard Board,
+    ITimeProvider Clock,
     IReadOnlySet<string> UntrackedModes,
     TimeSpan AskTimeout,
     string ServerVersion,

@@ -137,7 +137,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
             return;
         GatewayMetrics.ConnectionClosed();
         if (connection.Key is { } key)
-            _manager.Tell(new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
+            _options.Board.Tell(_manager, new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
         // Normally the socket is already closed; after a crash of its actor this closes it.
         connection.Socket.Close(WebSocketCloseStatus.InternalServerError, "gateway message handler unavailable");
     }

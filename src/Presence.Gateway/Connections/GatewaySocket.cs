@@ -11,7 +11,7 @@ namespace Presence.Gateway.Connections;
 /// <summary>
 /// The socket side of one connection, outside the actor system: the read loop
 /// parses each inbound message and tells the <see cref="ConnectionActor"/>; the
-/// <see cref="Outbox"/> loop writes what the gateway sends. Neither blocks an actor.
+/// <see cref="Outbox"/> writes what the gateway sends. Neither blocks an actor.
 /// </summary>
 internal sealed class GatewaySocket
 {
@@ -24,6 +24,8 @@ internal sealed class GatewaySocket
     private readonly Channel<byte> _unhandledFrames;
     private readonly TaskCompletionSource _closing = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int _maxMessageBytes;
+    private volatile PresenceRequests? _answeredHere;
+    private int _readsAwaitingManager;
 
     public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings, Admission.Ticket admission)
     {
@@ -60,6 +62,14 @@ internal sealed class GatewaySocket
         _maxMessageBytes = maxPayload;
         _admission.HandshakeEnded();
     }
+
+    /// <summary>Called by the actor once it is ready for the read loop to answer these requests itself.</summary>
+    public void AnswerOnReadLoop(PresenceRequests requests) => _answeredHere = requests;
+
+    /// <summary>Called by the actor around each read it had to ask the manager for: until it is answered, the read loop answers nothing itself.</summary>
+    public void ReadStarted() => Interlocked.Increment(ref _readsAwaitingManager);
+
+    public void ReadEnded() => Interlocked.Decrement(ref _readsAwaitingManager);
 
     /// <summary>Called by the actor for each inbound frame it has handled, letting the read loop take another.</summary>
     public void FrameHandled() => _unhandledFrames.Reader.TryRead(out _);
@@ -127,20 +137,43 @@ internal sealed class GatewaySocket
             }
             if (!result.EndOfMessage)
                 continue;
+            var frame = FrameParser.Parse(message.WrittenSpan);
+            message = new ArrayBufferWriter<byte>();
+            if (TryAnswerHere(frame))
+                continue;
             // A client that sends faster than its actor handles waits here, and TCP pushes back on it.
             await _unhandledFrames.Writer.WriteAsync(0, cancellationToken).ConfigureAwait(false);
-            actor.Tell(FrameParser.Parse(message.WrittenSpan));
-            message = new ArrayBufferWriter<byte>();
+            actor.Tell(frame);
         }
         if (socket.State == WebSocketState.CloseReceived)
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Answers a beacon or a presence read on this thread when the actor owes no answer to an earlier
+    /// request and no close is under way, so an answer from here never overtakes one the actor still owes.
+    /// The read loop takes the next
+    /// frame only after this, so a client still cannot outrun the gateway.
+    /// </summary>
+    private bool TryAnswerHere(InboundFrame frame)
+    {
+        if (_answeredHere is not { } requests || frame is not RequestFrame request || _closing.Task.IsCompleted
+            || _unhandledFrames.Reader.Count > 0 || Volatile.Read(ref _readsAwaitingManager) > 0)
+        {
+            return false;
+        }
+        if (requests.TryAnswer(request) is not { } answer)
+            return false;
+        Send(answer);
+        return true;
+    }
+
     private async Task WriteLoopAsync(WebSocket socket, CancellationToken cancellationToken)
     {
+        Outbox.Start(socket, cancellationToken);
         try
         {
-            if (await Outbox.RunAsync(socket, cancellationToken).ConfigureAwait(false) is { } close
+            if (await Outbox.Finished.ConfigureAwait(false) is { } close
                 && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 await socket.CloseOutputAsync(close.Status, close.Reason, cancellationToken).ConfigureAwait(false);
@@ -148,7 +181,7 @@ internal sealed class GatewaySocket
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException or ObjectDisposedException)
         {
-            // The peer went away while we were writing; the read loop sees it too and ends the connection.
+            // The peer went away while we were closing; the read loop sees it too and ends the connection.
         }
     }
 

@@ -82,7 +82,12 @@ internal static class ServerFrames
             writer.WritePropertyName("presence"u8);
             writer.WriteRawValue(EmptyList);
         });
-        return new OutboundFrame(PresenceSeqPrefix, AfterSeq(head).AsMemory(0, head.Length - EmptyList.Length), snapshot.Json, ClosePresencePayload);
+        // The closing braces are joined to the list once per change, not per recipient: a large event then
+        // goes to each socket as two fragments instead of three, one rented copy and one flush fewer each.
+        var body = new byte[snapshot.Json.Length + ClosePresencePayload.Length];
+        snapshot.Json.Span.CopyTo(body);
+        ClosePresencePayload.CopyTo(body, snapshot.Json.Length);
+        return new OutboundFrame(PresenceSeqPrefix, AfterSeq(head).AsMemory(0, head.Length - EmptyList.Length), body, default);
     }
 
     public static OutboundFrame Tick(long ts) => new(TickSeqPrefix, AfterSeq(Json(writer =>

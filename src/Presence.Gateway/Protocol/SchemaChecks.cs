@@ -64,7 +64,9 @@ internal static class SchemaChecks
         }
 
         var text = value.GetString()!;
-        if (minLength == 0 && maxLength == int.MaxValue)
+        // A string never has more graphemes than UTF-16 units, and a non-empty one has at least one:
+        // most strings pass on their length alone, without the costly segmentation.
+        if (text.Length <= maxLength && (minLength == 0 || (minLength == 1 && text.Length > 0)))
             return text;
 
         var length = GraphemeCount(text, maxLength == int.MaxValue ? minLength : maxLength + 1);
