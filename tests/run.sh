@@ -88,6 +88,10 @@ run_counted fuzz dotnet fuzz/Presence.Fuzz/bin/Release/net10.0/Presence.Fuzz.dll
 # The load tool's smoke: every scenario for a few seconds, asserting behaviour (all answered, every watcher served).
 run_counted "load smoke" dotnet bench/Presence.LoadTest/bin/Release/net10.0/Presence.LoadTest.dll smoke
 
+# A one-minute soak: churn plus long-lived clients; RSS, threads, handles and live actors must not grow, nothing
+# unanswered, nothing logged at warning or above. Rate and windows are chosen in docs/reliability.md ("Soak").
+run_counted soak dotnet bench/Presence.LoadTest/bin/Release/net10.0/Presence.LoadTest.dll soak --duration 60 --rate 40 --warmup 30 --window 15 --out "$root/artifacts/loadtest/soak"
+
 if [ -x tests/compat/run.sh ]; then
   note "compat: the real @openclaw/gateway-client against the gateway"
   export PRESENCE_GATEWAY_DLL="$root/src/Presence.Gateway/bin/Release/net10.0/Presence.Gateway.dll"

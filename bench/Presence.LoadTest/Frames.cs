@@ -17,7 +17,7 @@ internal static class Frames
         writer.WriteString("platform"u8, "linux");
         writer.WriteString("mode"u8, identity.Tracked ? "ui" : "cli");
         if (identity.Tracked)
-            writer.WriteString("instanceId"u8, "lt-conn-" + index.ToString("D5", CultureInfo.InvariantCulture));
+            writer.WriteString("instanceId"u8, InstanceId(index));
         writer.WriteEndObject();
         writer.WriteStartArray("caps"u8);
         writer.WriteEndArray();
@@ -33,6 +33,9 @@ internal static class Frames
         }
         writer.WriteEndObject();
     }
+
+    /// <summary>The instanceId a tracked client connects with: its beacons with the same id update its connect row.</summary>
+    public static string InstanceId(int index) => "lt-conn-" + index.ToString("D5", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A beacon for row <paramref name="instanceId"/>; about 330 bytes once stored, so

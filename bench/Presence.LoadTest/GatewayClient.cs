@@ -19,6 +19,9 @@ internal sealed record Identity(string Scope, bool Tracked = false)
 {
     public static readonly Identity Admin = new("operator.admin");
     public static readonly Identity Reader = new("operator.read");
+
+    /// <summary>An admin that is also a presence row of its own, as a desktop app is (the soak's clients).</summary>
+    public static readonly Identity Tracker = new("operator.admin", Tracked: true);
 }
 
 /// <summary>A response as the client saw it.</summary>

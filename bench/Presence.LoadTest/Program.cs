@@ -12,6 +12,10 @@ const string Usage = """
       query       --readers 8 --rows 200 --duration 10 [--beacon-clients 10]
       fanout      --watchers 1000 --rows 3 --trials 20 [--gap 0.3]
       scale       --connections 1000
+      soak        --duration 1800 --rate 10 --churn-beacons 2 --steady 50 --steady-every 5 --key-pool 200
+                  [--sample-every S] [--warmup S] [--window S] [--max-drift 5]
+                  churn and long-lived clients at a fixed rate; RSS, threads, handles and live
+                  ConnectionActors must stay flat; last line "soak: N passed, N failed"
       all         the full table of issue 6 [--cases name,name] [--duration 10] [--trials 20]
       smoke       every scenario for a few seconds with tiny counts; asserts behaviour only
       report      --runs A.json[,B.json] [--stub S.json] [--doc docs/performance.md] [--charts docs/perf]
@@ -138,6 +142,12 @@ namespace Presence.LoadTest
             var failed = report.Cases.Count(c => !c.Passed);
             if (smoke)
                 Console.WriteLine($"load smoke: {report.Cases.Count - failed} passed, {failed} failed");
+            // The soak is one case judged by several checks: each counts on its own.
+            if (options.Command == "soak")
+            {
+                var checks = report.Cases.SelectMany(c => c.Checks).ToList();
+                Console.WriteLine($"soak: {checks.Count(c => c.Passed)} passed, {checks.Count(c => !c.Passed)} failed");
+            }
             return failed == 0 ? 0 : 1;
         }
 
@@ -145,7 +155,8 @@ namespace Presence.LoadTest
         {
             var figures = string.Join(", ", result.Metrics
                 .Where(m => m.Name.Contains("per_s", StringComparison.Ordinal) || m.Name.Contains("p99", StringComparison.Ordinal)
-                    || m.Name.StartsWith("server_cpu_us", StringComparison.Ordinal) || m.Name.Contains("per_connection", StringComparison.Ordinal))
+                    || m.Name.StartsWith("server_cpu_us", StringComparison.Ordinal) || m.Name.Contains("per_connection", StringComparison.Ordinal)
+                    || m.Name.EndsWith("_drift_pct", StringComparison.Ordinal))
                 .Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Name} {m.Value:0.##}")));
             Console.WriteLine($"{(result.Passed ? "PASS" : "FAIL")} {result.Name}: {figures}");
             foreach (var check in result.Checks.Where(c => !c.Passed))

@@ -98,12 +98,28 @@ internal sealed class Report(string command, Machine machine)
             foreach (var metric in result.Metrics)
                 md.AppendLine(c, $"| {metric.Name} | {Format(metric.Value)} {metric.Unit} |");
             md.AppendLine();
+            if (result.Series is { Rows.Count: > 0 } series)
+                AppendSeries(md, series);
             foreach (var check in result.Checks)
                 md.AppendLine(c, $"- {(check.Passed ? "✔" : "✘")} {check.Name}: {check.Detail}");
             md.AppendLine();
         }
         return md.ToString();
     }
+
+    /// <summary>At most <see cref="SeriesRowsShown"/> evenly spaced samples, the first and the last included; the JSON has them all.</summary>
+    private static void AppendSeries(StringBuilder md, Series series)
+    {
+        md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", series.Columns)} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"|{string.Concat(series.Columns.Select(_ => "---|"))}");
+        var shown = Math.Min(SeriesRowsShown, series.Rows.Count);
+        var indices = Enumerable.Range(0, shown).Select(i => shown == 1 ? 0 : (int)Math.Round(i * (series.Rows.Count - 1) / (double)(shown - 1))).Distinct();
+        foreach (var row in indices.Select(i => series.Rows[i]))
+            md.AppendLine(CultureInfo.InvariantCulture, $"| {string.Join(" | ", row.Select(v => Format(v)))} |");
+        md.AppendLine();
+    }
+
+    private const int SeriesRowsShown = 25;
 
     internal static string Format(double? value) => value switch
     {

@@ -53,11 +53,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     private readonly Process? _process;
 
-    private ServerProcess(Uri url, int? pid, Process? process, string description)
+    private ServerProcess(Uri url, int? pid, Process? process, ServerLog? log, string description)
     {
         Url = url;
         Pid = pid;
         _process = process;
+        Log = log;
         Description = description;
     }
 
@@ -68,9 +69,12 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public string Description { get; }
 
+    /// <summary>The server's output; null when attached (the tool never sees that server's output).</summary>
+    public ServerLog? Log { get; }
+
     public ProcSample? Sample() => Pid is { } pid ? ProcSample.Read(pid) : null;
 
-    public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, $"attached to {url}" + (pid is null ? "" : $" (pid {pid})"));
+    public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, null, $"attached to {url}" + (pid is null ? "" : $" (pid {pid})"));
 
     /// <summary>
     /// Starts <c>taskset -c 0 dotnet &lt;dll&gt; --port P</c> (the gateway, or this tool's
@@ -109,13 +113,12 @@ internal sealed class ServerProcess : IAsyncDisposable
         var process = Process.Start(start) ?? throw new LoadException("could not start the server");
         Running[process.Id] = process;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var log = new ServerLog();
         void OnLine(string? line)
         {
             if (line is null)
                 return;
-            if (log.Count < 200)
-                log.Enqueue(line);
+            log.Add(line);
             if (line.Contains("listening on ws://", StringComparison.Ordinal))
                 ready.TrySetResult();
         }
@@ -123,7 +126,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(new Uri($"ws://127.0.0.1:{port}"), process.Id, process,
+        var server = new ServerProcess(new Uri($"ws://127.0.0.1:{port}"), process.Id, process, log,
             $"{(kind == ServerKind.Stub ? "stub server" : "gateway")} pid {process.Id}, pinned with taskset -c {core}");
         try
         {
@@ -133,7 +136,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         catch (TimeoutException)
         {
             await server.DisposeAsync().ConfigureAwait(false);
-            throw new LoadException("server did not print its listening line within 60 s:\n" + string.Join('\n', log));
+            throw new LoadException("server did not print its listening line within 60 s:\n" + string.Join('\n', log.FirstLines));
         }
     }
 

@@ -84,6 +84,7 @@ internal static class Suite
         "fanout" => Fanout("fanout", options.Int("watchers", 1000, 1, 19_000), options.Int("rows", 3, 2, 200),
             options.Int("trials", 20, 1, 1000), options.Seconds("gap", Gap.TotalSeconds, 0.15, 60)),
         "scale" => Scale("scale", options.Int("connections", 1000, 10, 19_000), options.Seconds("hold", 0, 0, 600)),
+        "soak" => Soak(SoakSettings.Parse(options)),
         _ => throw new UsageException($"unknown scenario '{scenario}'"),
     };
 
@@ -109,6 +110,12 @@ internal static class Suite
     private static CaseSpec Scale(string name, int connections, TimeSpan hold, params TargetSpec[] targets) =>
         new CaseSpec(name, "scale", Parameters(("connections", connections)),
             (server, factory, result) => Scenarios.ScaleAsync(server, factory, result, connections, hold), targets);
+
+    private static CaseSpec Soak(SoakSettings s) =>
+        new CaseSpec("soak", "soak", Parameters(("duration_s", s.Duration.TotalSeconds), ("churn_per_s", s.Rate), ("churn_beacons", s.ChurnBeacons),
+                ("steady_clients", s.Steady), ("steady_every_s", s.SteadyEvery.TotalSeconds), ("key_pool", s.KeyPool), ("sample_every_s", s.SampleEvery.TotalSeconds),
+                ("warmup_s", s.WarmUp.TotalSeconds), ("window_s", s.Window.TotalSeconds), ("max_drift_pct", s.MaxDriftPct)),
+            (server, factory, result) => LoadTest.Soak.RunAsync(server, factory, result, s), []);
 
     private static TargetSpec Target(string figure, string metric, bool atMost, double bound, string target, string reference) =>
         new(figure, metric, atMost, bound, target, reference);

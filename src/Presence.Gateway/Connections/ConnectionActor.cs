@@ -63,13 +63,15 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     protected override void PreStart()
     {
+        GatewayMetrics.ConnectionActorStarted();
         _socket.Send(ServerFrames.Challenge(Guid.NewGuid().ToString(), Now));
         Timers.StartSingleTimer(HandshakeTimer, HandshakeTimedOut.Instance, Settings.HandshakeTimeout);
     }
 
-    /// <summary>Reads still awaiting the manager when the connection ends give their gateway-wide slots back.</summary>
+    /// <summary>Leaves the live count; reads still awaiting the manager when the connection ends give their gateway-wide slots back.</summary>
     protected override void PostStop()
     {
+        GatewayMetrics.ConnectionActorStopped();
         for (; _requestsInFlight > 0; _requestsInFlight--)
             _options.Admission.RequestEnded();
     }

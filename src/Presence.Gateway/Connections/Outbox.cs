@@ -21,6 +21,15 @@ internal sealed class Outbox(long maxBufferedBytes)
     /// <summary>Below this size a frame's parts are copied into one message; above it they go as fragments sharing the body.</summary>
     private const int CoalesceLimit = 4096;
 
+    /// <summary>
+    /// The largest fragment of a body. ManagedWebSocket copies each fragment into an array rented at the
+    /// next power of two above its size: a 75 KB list sent whole rents 128 KB, which is on the large object
+    /// heap, and whenever more sends are in flight than the pool holds, it allocates and drops such arrays.
+    /// Each one left a full (gen2) collection due and the large object heap fragmented: the soak saw 1.6
+    /// gen2 collections a second and RSS growing 10 % in 30 minutes. 32 KB fragments rent 64 KB arrays.
+    /// </summary>
+    private const int MaxFragment = 32 * 1024;
+
     private static readonly object PresenceSlot = new();
 
     // Not a ConcurrentQueue: that allocates a 32-slot segment up front, about 0.8 KB on every idle socket.
@@ -219,7 +228,11 @@ internal sealed class Outbox(long maxBufferedBytes)
                 return;
             }
             await socket.SendAsync(lead.AsMemory(0, at), WebSocketMessageType.Text, endOfMessage: false, _cancellation).ConfigureAwait(false);
-            await socket.SendAsync(frame.Body, WebSocketMessageType.Text, endOfMessage: frame.Tail.IsEmpty, _cancellation).ConfigureAwait(false);
+            for (var body = frame.Body; !body.IsEmpty; body = body[Math.Min(MaxFragment, body.Length)..])
+            {
+                var last = body.Length <= MaxFragment && frame.Tail.IsEmpty;
+                await socket.SendAsync(body[..Math.Min(MaxFragment, body.Length)], WebSocketMessageType.Text, endOfMessage: last, _cancellation).ConfigureAwait(false);
+            }
             if (!frame.Tail.IsEmpty)
                 await socket.SendAsync(frame.Tail, WebSocketMessageType.Text, endOfMessage: true, _cancellation).ConfigureAwait(false);
         }

@@ -17,12 +17,18 @@ internal static class GatewayMetrics
 
     private static readonly Meter Meter = new(MeterName, GatewayApp.Version);
 
-    // A level kept here and observed at each scrape, not recorded as +1/-1: a listener that starts late
+    // Levels are kept here and observed at each scrape, not recorded as +1/-1: a listener that starts late
     // (the metrics pipeline starts after the actor system) would otherwise miss the first changes for good.
     private static long _openConnections;
+    private static long _connectionActors;
 
     private static readonly ObservableUpDownCounter<long> OpenConnections = Meter.CreateObservableUpDownCounter(
         "presence.gateway.connections.open", () => Interlocked.Read(ref _openConnections), "{connection}", "WebSocket connections currently open, authenticated or not.");
+
+    // Counted by the actors' own PreStart/PostStop rather than by the supervisor's bookkeeping (connections.open):
+    // an actor that outlives its socket, or a supervisor that forgets one, shows up as a difference between the two.
+    private static readonly ObservableGauge<long> ConnectionActors = Meter.CreateObservableGauge(
+        "presence.gateway.connection_actors", () => Interlocked.Read(ref _connectionActors), "{actor}", "ConnectionActors alive: started and not yet stopped.");
 
     private static readonly Counter<long> Handshakes = Meter.CreateCounter<long>(
         "presence.gateway.handshakes", "{handshake}", "Connect handshakes by outcome (ok, failed) and, for failures, reason.");
@@ -39,6 +45,10 @@ internal static class GatewayMetrics
     public static void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
 
     public static void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);
+
+    public static void ConnectionActorStarted() => Interlocked.Increment(ref _connectionActors);
+
+    public static void ConnectionActorStopped() => Interlocked.Decrement(ref _connectionActors);
 
     public static void HandshakeSucceeded() => Handshakes.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Presence.Cluster.Tests.Support;
+using static Presence.Cluster.Tests.Support.GatewayCluster;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -12,10 +13,7 @@ namespace Presence.Cluster.Tests.MultiProcess;
 /// </summary>
 public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>Rows of a failed node leave the view within this (the target).</summary>
-    public static readonly TimeSpan FailureBound = TimeSpan.FromSeconds(10);
-
-    private readonly List<GatewayProcess> _nodes = [];
+    private GatewayCluster? _cluster;
 
     [Fact]
     public async Task Should_show_a_client_of_node_a_on_node_c_and_drop_it_within_the_bound_after_a_is_killed()
@@ -31,7 +29,7 @@ public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisp
         Assert.True(HasInstance(await observer.SystemPresenceAsync(timeout.Token), "Client-On-A"));
 
         var killedAt = Stopwatch.StartNew();
-        _nodes[0].Kill();
+        a.Kill();
         var gone = await NextPresenceAsync(observer, list => !HasInstance(list, "Client-On-A") && SelfRows(list) == 2, FailureBound, timeout.Token);
         output.WriteLine($"node A's rows left node C's view {killedAt.Elapsed.TotalSeconds:0.0} s after SIGKILL");
         Assert.False(HasInstance(await observer.SystemPresenceAsync(timeout.Token), "Client-On-A"));
@@ -65,7 +63,7 @@ public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisp
         }
         latencies.Sort();
         var killedAt = Stopwatch.StartNew();
-        _nodes[0].Kill();
+        a.Kill();
         await NextPresenceAsync(observer, list => !HasInstance(list, "measured"), TimeSpan.FromSeconds(30), timeout.Token);
         var detection = killedAt.Elapsed;
 
@@ -75,69 +73,13 @@ public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisp
         Assert.True(detection < FailureBound, $"failure detection took {detection}");
     }
 
-    public void Dispose()
-    {
-        foreach (var node in _nodes)
-            node.Dispose();
-    }
+    public void Dispose() => _cluster?.Dispose();
 
     private async Task<(GatewayProcess A, GatewayProcess B, GatewayProcess C)> StartAsync(CancellationToken cancellationToken)
     {
-        _nodes.AddRange(GatewayProcess.StartCluster("a", "b", "c"));
-        // Formed when every node lists the three self rows.
-        foreach (var node in _nodes)
-            await UntilClusterSeenAsync(node, cancellationToken);
-        return (_nodes[0], _nodes[1], _nodes[2]);
+        _cluster = await GatewayCluster.StartAsync(cancellationToken, "a", "b", "c");
+        return (_cluster.Nodes[0], _cluster.Nodes[1], _cluster.Nodes[2]);
     }
-
-    private static async Task UntilClusterSeenAsync(GatewayProcess node, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await using var probe = await WsClient.ConnectAsync(node.Url, $"probe-{node.Name}", cancellationToken);
-                await foreach (var (_, presence) in probe.PresenceEvents.ReadAllAsync(cancellationToken))
-                {
-                    if (SelfRows(presence) == 3)
-                        return;
-                    if (deadline.Elapsed > TimeSpan.FromSeconds(30))
-                        break;
-                }
-            }
-            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or HttpRequestException)
-            {
-                // Not listening yet: the process is still starting.
-            }
-            Assert.False(node.HasExited, $"gateway {node.Name} exited:\n{node.Output}");
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"gateway {node.Name} did not see a cluster of three:\n{node.Output}");
-            await Task.Delay(200, cancellationToken);
-        }
-    }
-
-    /// <summary>The next presence event whose list matches; fails after <paramref name="within"/>.</summary>
-    private static async Task<(DateTime At, JsonArray Presence)> NextPresenceAsync(WsClient client, Func<JsonArray, bool> match, TimeSpan within, CancellationToken cancellationToken)
-    {
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(within);
-        try
-        {
-            await foreach (var presence in client.PresenceEvents.ReadAllAsync(bounded.Token))
-            {
-                if (match(presence.Presence))
-                    return presence;
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-        }
-        throw new TimeoutException($"no matching presence event within {within.TotalSeconds:0.#} s");
-    }
-
-    private static bool HasInstance(JsonArray list, string instanceId) => list.Any(e => (string?)e?["instanceId"] == instanceId);
-
-    private static int SelfRows(JsonArray list) => list.Count(e => (string?)e?["reason"] == "self");
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -20,6 +20,9 @@ internal sealed class WsClient : IAsyncDisposable
 
     public ChannelReader<(DateTime At, JsonArray Presence)> PresenceEvents => _presence.Reader;
 
+    /// <summary>False once the gateway closed the socket (a close frame) or it broke.</summary>
+    public bool IsOpen => _socket.State == WebSocketState.Open && !_pump.IsCompleted;
+
     /// <summary>Connects as an operator with <c>operator.admin</c>; <paramref name="instanceId"/> makes it a tracked row.</summary>
     public static async Task<WsClient> ConnectAsync(string url, string instanceId, CancellationToken cancellationToken)
     {
@@ -48,7 +51,7 @@ internal sealed class WsClient : IAsyncDisposable
     }
 
     /// <summary>Sends a beacon for the row of <paramref name="instanceId"/>; the reply comes before the change spreads.</summary>
-    public Task SystemEventAsync(string text, string instanceId, CancellationToken cancellationToken) =>
+    public Task<JsonObject> SystemEventAsync(string text, string instanceId, CancellationToken cancellationToken) =>
         RequestAsync("system-event", new JsonObject { ["text"] = text, ["instanceId"] = instanceId }, cancellationToken);
 
     public async Task<JsonObject> RequestAsync(string method, JsonObject? parameters, CancellationToken cancellationToken)

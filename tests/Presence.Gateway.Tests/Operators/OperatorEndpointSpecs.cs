@@ -149,13 +149,13 @@ public sealed partial class OperatorEndpointSpecs
     }
 
     /// <summary>The sum of the samples of <paramref name="name"/> whose labels include all of <paramref name="labels"/>.</summary>
-    private static double Sample(string metrics, string name, params string[] labels) =>
+    internal static double Sample(string metrics, string name, params string[] labels) =>
         metrics.Split('\n')
             .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal) || line.StartsWith(name + " ", StringComparison.Ordinal))
             .Where(line => labels.All(label => line.Contains(label, StringComparison.Ordinal)))
             .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 
-    private static HttpClient Http(TestGateway gateway) => new() { BaseAddress = new Uri(gateway.OwnOrigin), Timeout = TimeSpan.FromSeconds(10) };
+    internal static HttpClient Http(TestGateway gateway) => new() { BaseAddress = new Uri(gateway.OwnOrigin), Timeout = TimeSpan.FromSeconds(10) };
 
     private static async Task<(HttpStatusCode Status, JsonNode Body)> GetJsonAsync(HttpClient http, string path)
     {

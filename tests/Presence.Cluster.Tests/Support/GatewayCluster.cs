@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Presence.Cluster.Tests.Support;
+
+/// <summary>
+/// Gateway processes started with README's cluster command, formed once every node lists every node's
+/// self row. Disposing kills whatever is still running.
+/// </summary>
+internal sealed class GatewayCluster : IDisposable
+{
+    /// <summary>Rows of a failed node leave the view within this (the target).</summary>
+    public static readonly TimeSpan FailureBound = TimeSpan.FromSeconds(10);
+
+    private GatewayCluster(IReadOnlyList<GatewayProcess> nodes) => Nodes = nodes;
+
+    public IReadOnlyList<GatewayProcess> Nodes { get; }
+
+    /// <exception cref="Xunit.Sdk.XunitException">A node exited or did not see the whole cluster within 30 s.</exception>
+    public static async Task<GatewayCluster> StartAsync(CancellationToken cancellationToken, params string[] names)
+    {
+        var cluster = new GatewayCluster(GatewayProcess.StartCluster(names));
+        try
+        {
+            foreach (var node in cluster.Nodes)
+                await UntilClusterSeenAsync(node, names.Length, cancellationToken);
+            return cluster;
+        }
+        catch
+        {
+            cluster.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var node in Nodes)
+            node.Dispose();
+    }
+
+    /// <summary>The next presence event whose list matches; fails after <paramref name="within"/>.</summary>
+    public static async Task<(DateTime At, JsonArray Presence)> NextPresenceAsync(WsClient client, Func<JsonArray, bool> match, TimeSpan within, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(within);
+        try
+        {
+            await foreach (var presence in client.PresenceEvents.ReadAllAsync(bounded.Token))
+            {
+                if (match(presence.Presence))
+                    return presence;
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+        throw new TimeoutException($"no matching presence event within {within.TotalSeconds:0.#} s");
+    }
+
+    public static bool HasInstance(JsonArray list, string instanceId) => list.Any(e => (string?)e?["instanceId"] == instanceId);
+
+    public static int SelfRows(JsonArray list) => list.Count(e => (string?)e?["reason"] == "self");
+
+    private static async Task UntilClusterSeenAsync(GatewayProcess node, int size, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var probe = await WsClient.ConnectAsync(node.Url, $"probe-{node.Name}", cancellationToken);
+                await foreach (var (_, presence) in probe.PresenceEvents.ReadAllAsync(cancellationToken))
+                {
+                    if (SelfRows(presence) == size)
+                        return;
+                    if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is System.Net.WebSockets.WebSocketException or HttpRequestException)
+            {
+                // Not listening yet: the process is still starting.
+            }
+            Assert.False(node.HasExited, $"gateway {node.Name} exited:\n{node.Output}");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"gateway {node.Name} did not see a cluster of {size}:\n{node.Output}");
+            await Task.Delay(200, cancellationToken);
+        }
+    }
+}
