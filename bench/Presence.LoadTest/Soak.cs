@@ -290,7 +290,7 @@ internal static class Soak
             lines.Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
                 .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture))
                 .DefaultIfEmpty(double.NaN).Sum();
-        var scraped = new Scraped(Gauge("presence_gateway_connection_actors"), Gauge("presence_gateway_connections_open"), Gauge("presence_gateway_presence_rows"));
+        var scraped = new Scraped(Gauge("presence_gateway_connection_actors"), Gauge("presence_gateway_connections_open"), Gauge("presence_rows"));
         if (double.IsNaN(scraped.Actors))
             throw new LoadException("the gateway's /metrics has no presence_gateway_connection_actors gauge");
         return scraped;
