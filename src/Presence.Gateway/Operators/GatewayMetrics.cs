@@ -42,6 +42,12 @@ internal static class GatewayMetrics
     private static readonly Counter<long> Beacons = Meter.CreateCounter<long>(
         "presence.gateway.beacons", "{beacon}", "Accepted system-event beacons; rate() of it is the beacon rate.");
 
+    /// <summary>
+    /// Creates the instruments now: static fields are initialised on first use, so without this a scrape before
+    /// the first connection would find none of them instead of zeros (and a leak check no baseline).
+    /// </summary>
+    public static void CreateInstruments() => GC.KeepAlive(Meter);
+
     public static void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
 
     public static void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);

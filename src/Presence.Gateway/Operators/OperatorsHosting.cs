@@ -53,6 +53,7 @@ internal static class OperatorsHosting
             app.Map(path, context => InstancesPage.ServeAsync(context, path));
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag), ResponseWriter = WriteHealthAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+        GatewayMetrics.CreateInstruments();
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
