@@ -64,6 +64,7 @@ public static partial class GatewayApp
         });
         builder.Services.AddPresenceQueries();
         builder.Services.AddOperators();
+        builder.Services.AddHostedService(services => new NativeHeapTrimmer(settings.NativeHeapTrimInterval, services.GetRequiredService<ILogger<NativeHeapTrimmer>>()));
 
         var app = builder.Build();
         app.UseWebSockets();

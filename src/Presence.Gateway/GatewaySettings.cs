@@ -53,6 +53,7 @@ public sealed record GatewaySettings
     public required long MaxBufferedBytes { get; init; }
     public required int MaxPendingHandshakeFrames { get; init; }
     public required AdmissionLimits Limits { get; init; }
+    public required TimeSpan NativeHeapTrimInterval { get; init; }
 
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
 
@@ -122,6 +123,7 @@ public sealed record GatewaySettings
                 Int(config, "gateway.max-requests-in-flight-per-connection", 1, int.MaxValue),
                 Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
                 Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
+            NativeHeapTrimInterval = Duration(config, "gateway.native-heap-trim-interval"),
         };
     }
 
