@@ -17,19 +17,23 @@ public sealed class PresenceState
     private readonly PresenceLimits _limits;
     private readonly ImmutableDictionary<string, RemoteNode> _nodes;
 
-    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes)
+    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted)
     {
         _self = self;
         _rows = rows;
         Version = version;
         _limits = limits;
         _nodes = nodes;
+        Evicted = evicted;
     }
 
     public static PresenceState Create(PresenceEntry self, PresenceLimits limits) =>
-        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty);
+        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0);
 
     public long Version { get; }
+
+    /// <summary>Rows the size bound has pushed out since the state was created (a count the map alone cannot tell afterwards).</summary>
+    public long Evicted { get; }
 
     public PresenceEntry Self => _self.Entry;
 
@@ -84,14 +88,17 @@ public sealed class PresenceState
         _rows.TryGetValue(key, out var existing);
         var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner);
         var rows = _rows.SetItem(key, row);
+        var evicted = 0;
         if (existing is null)
         {
+            var grown = rows.Count;
             rows = EvictOldest(rows, key);
             // A bound that leaves room for the self row only takes the new row straight back out: nothing visible changed.
             if (!rows.ContainsKey(key))
                 return this;
+            evicted = grown - rows.Count;
         }
-        return With(rows, Version + 1);
+        return With(rows, Version + 1, evicted);
     }
 
     /// <summary>Re-stamps a connection's row as disconnected; a row since claimed by another connection is left alone.</summary>
@@ -111,7 +118,7 @@ public sealed class PresenceState
     public PresenceState Sweep(long now)
     {
         var swept = Expire(now);
-        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, swept.Version, _limits, swept._nodes);
+        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, swept.Version, _limits, swept._nodes, swept.Evicted);
     }
 
     /// <summary>Drops every row older than the TTL; a row exactly TTL old is still fresh.</summary>
@@ -195,9 +202,10 @@ public sealed class PresenceState
         return rows;
     }
 
-    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version) => new(_self, rows, version, _limits, _nodes);
+    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, int evicted = 0) =>
+        new(_self, rows, version, _limits, _nodes, Evicted + evicted);
 
-    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes);
+    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted);
 
     /// <summary>A read never shows another node's expired row either, even before that node sweeps it.</summary>
     private PresenceState ExpireNodes(long oldestAllowed)

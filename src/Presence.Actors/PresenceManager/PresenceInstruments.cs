@@ -44,5 +44,5 @@ public static class PresenceInstruments
 
     internal static void Expired(long rows) => Interlocked.Add(ref _expired, rows);
 
-    internal static void Evicted() => Interlocked.Increment(ref _evicted);
+    internal static void Evicted(long rows) => Interlocked.Add(ref _evicted, rows);
 }

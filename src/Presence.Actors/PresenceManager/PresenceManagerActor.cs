@@ -63,7 +63,7 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         switch (message)
         {
             case Upsert upsert:
-                ApplyUpsert(upsert);
+                Apply(_state.Upsert(upsert.Key, upsert.Update, Now, upsert.Owner));
                 break;
             case MarkDisconnected disconnected:
                 Apply(_state.MarkDisconnected(disconnected.Key, disconnected.Owner, disconnected.Reason, Now));
@@ -119,15 +119,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         }
     }
 
-    private void ApplyUpsert(Upsert upsert)
-    {
-        var next = _state.Upsert(upsert.Key, upsert.Update, Now, upsert.Owner);
-        // A new key that leaves the count as it was took the place of the oldest row.
-        if (!ReferenceEquals(next, _state) && next.Count == _state.Count && _state.Find(upsert.Key) is null)
-            PresenceInstruments.Evicted();
-        Apply(next);
-    }
-
     private void ApplyExpiry(PresenceState swept)
     {
         // Expiry only takes rows out, and the count is of this node's rows: other nodes count their own.
@@ -144,6 +135,8 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         PresenceInstruments.RowsChanged(next.Count - _state.Count);
         if (visible)
             PresenceInstruments.Changed(next.Version - _state.Version);
+        if (next.Evicted != _state.Evicted)
+            PresenceInstruments.Evicted(next.Evicted - _state.Evicted);
         var localChanged = !ReferenceEquals(next.LocalRows, _state.LocalRows) || !ReferenceEquals(next.SelfRow, _state.SelfRow);
         _state = next;
         if (localChanged)

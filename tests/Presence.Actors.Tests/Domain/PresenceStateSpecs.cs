@@ -118,6 +118,20 @@ public sealed class PresenceStateSpecs
     }
 
     [Fact]
+    public void Should_count_the_rows_the_bound_pushed_out_and_nothing_else()
+    {
+        var full = State(maxEntries: 3, ttlMs: 1_000).WithRows(Names("row", 2), T0);
+
+        var evicting = full.WithRows(["new"], T0 + 10).WithRows(["newer"], T0 + 20);
+        var updatedAndSwept = evicting.WithRows(["newer"], T0 + 30).Sweep(T0 + 1_015);
+
+        Assert.Equal(0, full.Evicted);
+        Assert.Equal(2, evicting.Evicted);
+        Assert.Equal(2, updatedAndSwept.Evicted);
+        Assert.Null(updatedAndSwept.Find(Key("new")));
+    }
+
+    [Fact]
     public void Should_not_count_a_version_for_refreshing_freshness()
     {
         var client = Client(instanceId: "mac-app-1");
