@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Microsoft.Extensions.DependencyInjection;
 using Presence.Gateway.Tests.Conformance;
@@ -36,18 +35,23 @@ public sealed class ConnectionActorGaugeSpecs
         Assert.Equal(before + 3, await ConnectionActorsAsync(http));
 
         var system = gateway.Services.GetRequiredService<ActorSystem>();
+        // Akka tells watchers an actor is gone only after its PostStop has run, so once all three
+        // Terminated have arrived the gauge must be back where it was.
+        var watcher = Inbox.Create(system);
+        system.ActorSelection("/user/connections/*").Tell(new Identify(null), watcher.Receiver);
+        for (var i = 0; i < 3; i++)
+            watcher.Watch(Assert.IsType<ActorIdentity>(await watcher.ReceiveAsync(Bound)).Subject!);
         system.ActorSelection($"/user/connections/conn-{(string?)hello["server"]?["connId"]}").Tell(Kill.Instance);
         await crashed.WaitForCloseAsync();
         await closed.CloseAsync();
         await pending.CloseAsync();
+        for (var i = 0; i < 3; i++)
+            Assert.IsType<Terminated>(await watcher.ReceiveAsync(Bound));
 
-        // No probe sees an actor's PostStop from outside; a bounded poll of the endpoint is all there is.
-        var waited = Stopwatch.StartNew();
-        double now;
-        while ((now = await ConnectionActorsAsync(http)) != before && waited.Elapsed < TimeSpan.FromSeconds(10))
-            await Task.Delay(50);
-        Assert.Equal(before, now);
+        Assert.Equal(before, await ConnectionActorsAsync(http));
     }
+
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
     private static async Task<double> ConnectionActorsAsync(HttpClient http) =>
         OperatorEndpointSpecs.Sample(await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)), "presence_gateway_connection_actors");
