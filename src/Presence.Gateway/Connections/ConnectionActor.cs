@@ -34,7 +34,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private PresenceRequests? _requests;
     private bool _readsPresence;
     private int _unauthorizedRoleCalls;
-    private int _requestsInFlight;
 
     public ConnectionActor(GatewaySocket socket, IActorRef manager, ConnectionOptions options)
     {
@@ -72,7 +71,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     protected override void PostStop()
     {
         GatewayMetrics.ConnectionActorStopped();
-        for (; _requestsInFlight > 0; _requestsInFlight--)
+        for (; _socket.ReadsAwaitingManager > 0; _socket.ReadEnded())
             _options.Admission.RequestEnded();
     }
 
@@ -323,9 +322,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     /// <summary>Bounds the reads awaiting the manager, per connection and overall; a request beyond them is told to retry.</summary>
     private bool TryStartRequest(RequestFrame request)
     {
-        if (_requestsInFlight < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
+        if (_socket.ReadsAwaitingManager < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
         {
-            _requestsInFlight++;
             _socket.ReadStarted();
             return true;
         }
@@ -335,7 +333,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
 
     private void EndRequest()
     {
-        _requestsInFlight--;
         _options.Admission.RequestEnded();
         _socket.ReadEnded();
     }

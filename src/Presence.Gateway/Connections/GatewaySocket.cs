@@ -66,7 +66,13 @@ internal sealed class GatewaySocket
     /// <summary>Called by the actor once it is ready for the read loop to answer these requests itself.</summary>
     public void AnswerOnReadLoop(PresenceRequests requests) => _answeredHere = requests;
 
-    /// <summary>Called by the actor around each read it had to ask the manager for: until it is answered, the read loop answers nothing itself.</summary>
+    /// <summary>
+    /// Reads the actor has asked the manager for and not answered yet: the actor bounds them per connection,
+    /// and while any is open the read loop answers nothing itself.
+    /// </summary>
+    public int ReadsAwaitingManager => Volatile.Read(ref _readsAwaitingManager);
+
+    /// <summary>Called by the actor around each read it had to ask the manager for.</summary>
     public void ReadStarted() => Interlocked.Increment(ref _readsAwaitingManager);
 
     public void ReadEnded() => Interlocked.Decrement(ref _readsAwaitingManager);
@@ -158,7 +164,7 @@ internal sealed class GatewaySocket
     private bool TryAnswerHere(InboundFrame frame)
     {
         if (_answeredHere is not { } requests || frame is not RequestFrame request || _closing.Task.IsCompleted
-            || _unhandledFrames.Reader.Count > 0 || Volatile.Read(ref _readsAwaitingManager) > 0)
+            || _unhandledFrames.Reader.Count > 0 || ReadsAwaitingManager > 0)
         {
             return false;
         }
