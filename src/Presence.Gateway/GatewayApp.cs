@@ -6,12 +6,16 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
 using Presence.Actors.PresenceManager;
 using Presence.Gateway.Connections;
+using Presence.Gateway.Network;
 using Presence.Gateway.Operators;
+using Presence.Gateway.Tls;
 
 namespace Presence.Gateway;
 
@@ -36,11 +40,12 @@ public static partial class GatewayApp
         var cluster = ClusterSettings(config);
         var admission = new Admission(settings.Limits);
         var board = new PresenceBoard();
+        var certificate = settings.Tls is { } tls ? ServerCertificate.Open(tls, settings.BindAddress, TimeProvider.System) : null;
 
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port, listen => UseTls(listen, certificate)));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddAkka(SystemName, akka =>
         {
@@ -63,7 +68,7 @@ public static partial class GatewayApp
             });
         });
         builder.Services.AddPresenceQueries();
-        builder.Services.AddOperators();
+        builder.Services.AddOperators(certificate);
         builder.Services.AddHostedService(services => new NativeHeapTrimmer(settings.NativeHeapTrimInterval, services.GetRequiredService<ILogger<NativeHeapTrimmer>>()));
 
         var app = builder.Build();
@@ -71,6 +76,10 @@ public static partial class GatewayApp
         app.MapOperators();
         app.Map("/", context => AcceptAsync(context, settings, admission));
         var lifetime = app.Lifetime;
+        if (settings.ClearTextWarning is { } warning)
+            LogClearText(app.Logger, warning);
+        if (certificate is not null)
+            ReportCertificate(app.Logger, certificate);
         lifetime.ApplicationStarted.Register(() =>
         {
             var url = ListeningUrl(app);
@@ -93,11 +102,36 @@ public static partial class GatewayApp
         }
     }
 
-    /// <summary>The WebSocket URL clients dial, with the real port when the configured one was 0.</summary>
+    /// <summary>The WebSocket URL clients dial (ws:// or wss://), with the real port when the configured one was 0.</summary>
     public static string ListeningUrl(WebApplication app)
     {
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://127.0.0.1";
-        return address.Replace("http://", "ws://", StringComparison.Ordinal);
+        return address.StartsWith("https://", StringComparison.Ordinal) ? "wss://" + address["https://".Length..] : address.Replace("http://", "ws://", StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// TLS sits on the listener itself, below HTTP and any connection middleware, so the WebSocket upgrade, the
+    /// Instances page and the health and metrics endpoints all share the one TLS port. Each handshake asks the
+    /// certificate for its current options, which is how a renewed certificate comes into service.
+    /// </summary>
+    private static void UseTls(ListenOptions listen, ServerCertificate? certificate)
+    {
+        if (certificate is null)
+            return;
+        listen.Protocols = HttpProtocols.Http1;
+        listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = _ => ValueTask.FromResult(certificate.ServerOptions()) });
+    }
+
+    private static void ReportCertificate(ILogger logger, ServerCertificate certificate)
+    {
+        if (certificate.SelfSigned)
+            LogSelfSigned(logger, certificate.Generated ? "generated" : "reused", certificate.CertificatePath);
+        var served = certificate.Certificate;
+        var subject = served.Subject;
+        var notAfter = served.NotAfter.ToUniversalTime();
+        LogFingerprint(logger, certificate.Fingerprint, subject, notAfter);
+        certificate.Reloaded += fingerprint => LogReloaded(logger, fingerprint);
+        certificate.ReloadFailed += error => LogReloadFailed(logger, certificate.CertificatePath, error.Message);
     }
 
     private static async Task AcceptAsync(HttpContext context, GatewaySettings settings, Admission admission)
@@ -107,7 +141,8 @@ public static partial class GatewayApp
             await OperatorsHosting.ServeInstancesPageAsync(context).ConfigureAwait(false);
             return;
         }
-        using var ticket = admission.TryAdmit(context.Connection.RemoteIpAddress, out var refusal);
+        var client = ClientAddress.Resolve(context.Connection.RemoteIpAddress, context.Request.Scheme, context.Request.Headers, settings.TrustedProxies);
+        using var ticket = admission.TryAdmit(client.Address, out var refusal);
         if (ticket is null)
         {
             // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
@@ -116,10 +151,10 @@ public static partial class GatewayApp
             await context.Response.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        await RunConnectionAsync(context, settings, ticket).ConfigureAwait(false);
+        await RunConnectionAsync(context, client, settings, ticket).ConfigureAwait(false);
     }
 
-    private static async Task RunConnectionAsync(HttpContext context, GatewaySettings settings, Admission.Ticket ticket)
+    private static async Task RunConnectionAsync(HttpContext context, ClientAddress client, GatewaySettings settings, Admission.Ticket ticket)
     {
         var supervisor = await context.RequestServices.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.RequestAborted).ConfigureAwait(false);
         using var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
@@ -131,9 +166,9 @@ public static partial class GatewayApp
         }).ConfigureAwait(false);
         var socket = new GatewaySocket(
             ConnectionId.New(),
-            context.Connection.RemoteIpAddress,
+            client.Address,
             context.Request.Headers.Origin.FirstOrDefault(),
-            $"{context.Request.Scheme}://{context.Request.Host}",
+            $"{client.Scheme}://{context.Request.Host}",
             settings,
             ticket);
         supervisor.Tell(new ConnectionsSupervisorActor.Accept(socket));
@@ -158,6 +193,21 @@ public static partial class GatewayApp
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Presence gateway listening on {Url}")]
     private static partial void LogListening(ILogger logger, string url);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogClearText(ILogger logger, string warning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS: self-signed certificate {Origin}, kept in {Path}")]
+    private static partial void LogSelfSigned(ILogger logger, string origin, string path);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS certificate SHA-256 fingerprint {Fingerprint} ({Subject}, valid until {NotAfter:yyyy-MM-dd})")]
+    private static partial void LogFingerprint(ILogger logger, string fingerprint, string subject, DateTime notAfter);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "TLS certificate files changed; now serving SHA-256 fingerprint {Fingerprint}")]
+    private static partial void LogReloaded(ILogger logger, string fingerprint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "TLS certificate files changed but do not load ({Error}); still serving the previous certificate of {Path}")]
+    private static partial void LogReloadFailed(ILogger logger, string path, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connections did not confirm the shutdown notice in time; closing anyway")]
     private static partial void LogShutdownUnconfirmed(ILogger logger);
