@@ -173,7 +173,7 @@ public sealed record GatewaySettings
         {
             auto = config.GetBoolean("gateway.tls.auto");
         }
-        catch (Exception ex) when (ex is FormatException or ConfigurationException or ArgumentException)
+        catch (Exception ex) when (ex is NotSupportedException or FormatException or ConfigurationException)
         {
             throw Invalid("gateway.tls.auto", config, "must be on or off");
         }
