@@ -59,7 +59,10 @@ if ! command -v docker-compose >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } \
     || echo "docker-compose could not be installed"
 fi
-if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config -q; then
+# Both ways of giving clients TLS must render: on the gateway (the default) and behind a trusted proxy.
+if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TLS_AUTO: .on' \
+    && PRESENCE_GATEWAY_TOKEN=config-check PRESENCE_GATEWAY_TLS_AUTO=off PRESENCE_GATEWAY_TRUSTED_PROXIES=172.16.0.0/12 \
+       docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TRUSTED_PROXIES: 172.16.0.0/12'; then
   echo "docker-compose config: passed"; passed=$((passed + 1))
 else
   echo "docker-compose config: failed"; failed=$((failed + 1)); status=1

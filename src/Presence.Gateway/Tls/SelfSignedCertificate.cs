@@ -33,6 +33,8 @@ public static class SelfSignedCertificate
     {
         if (OperatingSystem.IsWindows())
             throw new PlatformNotSupportedException("--tls-auto keeps its key owner-only by Unix file modes; on Windows pass --tls-cert and --tls-key");
+        if (!Directory.Exists(dataDirectory))
+            Directory.CreateDirectory(dataDirectory, OwnerOnlyDirectory);
         var directory = Path.Combine(dataDirectory, "tls");
         Directory.CreateDirectory(directory, OwnerOnlyDirectory);
         // CreateDirectory keeps the mode of a directory that already existed; the key must not be listable by others.

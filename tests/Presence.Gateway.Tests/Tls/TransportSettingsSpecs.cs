@@ -33,6 +33,27 @@ public sealed class TransportSettingsSpecs
         Assert.False(settings.TrustedProxies.Contains(IPAddress.Parse("192.0.2.8")));
     }
 
+    [Theory]
+    [InlineData("on", "")]
+    [InlineData("off", "172.16.0.0/12")]
+    public void Should_accept_what_docker_compose_passes_for_either_way_of_giving_clients_tls(string auto, string proxies)
+    {
+        var settings = FromEnvironment(new()
+        {
+            ["PRESENCE_GATEWAY_BIND"] = "lan",
+            ["PRESENCE_GATEWAY_AUTH"] = "token",
+            ["PRESENCE_GATEWAY_TOKEN"] = "s3cret",
+            ["PRESENCE_GATEWAY_TLS_AUTO"] = auto,
+            ["PRESENCE_GATEWAY_DATA_DIR"] = "/data",
+            ["PRESENCE_GATEWAY_TRUSTED_PROXIES"] = proxies,
+        });
+
+        Assert.Equal(auto == "on", settings.Tls is not null);
+        Assert.Equal(proxies.Length == 0, settings.TrustedProxies.IsEmpty);
+        // Either way the gateway starts quietly: TLS on it, or a proxy in front that adds it.
+        Assert.Null(settings.ClearTextWarning);
+    }
+
     [Fact]
     public void Should_stay_plain_with_no_proxies_trusted_by_default()
     {
