@@ -15,8 +15,6 @@ namespace Presence.Gateway.Tests.Tls;
 [Collection(BrowserTests.Name)]
 public sealed class InstancesPageOverTlsSpecs(Operators.Browser sharedBrowser)
 {
-    private static string AutoTls(string dataDirectory) => $"gateway.tls.auto = on\ngateway.data-dir = \"{dataDirectory}\"";
-
     /// <summary>base64(SHA-256(SubjectPublicKeyInfo)), the form <c>--ignore-certificate-errors-spki-list</c> takes.</summary>
     private static string SpkiSha256(X509Certificate2 certificate) => Convert.ToBase64String(SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
 
@@ -24,8 +22,8 @@ public sealed class InstancesPageOverTlsSpecs(Operators.Browser sharedBrowser)
     public async Task Should_show_the_instances_over_https_and_wss_when_the_browser_trusts_the_generated_certificate()
     {
         using var data = TestCertificates.TemporaryDirectory();
-        await using var gateway = await TestGateway.StartAsync(AutoTls(data.Path));
-        using var certificate = X509Certificate2.CreateFromPemFile(Path.Combine(data.Path, "tls", SelfSignedCertificate.FileName));
+        await using var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
+        using var certificate = TestCertificates.Generated(data.Path);
         await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice(), pinnedSha256: certificate.GetCertHash(HashAlgorithmName.SHA256));
         var browser = new Operators.Browser($"--ignore-certificate-errors-spki-list={SpkiSha256(certificate)}");
         await browser.InitializeAsync();
@@ -52,7 +50,7 @@ public sealed class InstancesPageOverTlsSpecs(Operators.Browser sharedBrowser)
     public async Task Should_not_be_trusted_by_a_browser_that_was_not_told_about_the_certificate()
     {
         using var data = TestCertificates.TemporaryDirectory();
-        await using var gateway = await TestGateway.StartAsync(AutoTls(data.Path));
+        await using var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
         await using var session = await sharedBrowser.NewPageAsync();
 
         var refused = await Assert.ThrowsAsync<NavigationException>(() => session.Page.GoToAsync($"{gateway.OwnOrigin}/", WaitUntilNavigation.DOMContentLoaded));

@@ -21,6 +21,13 @@ internal static class TestCertificates
         return certificate;
     }
 
+    /// <summary>Configuration for <c>--tls-auto</c> keeping its certificate in <paramref name="dataDirectory"/>.</summary>
+    public static string AutoTls(string dataDirectory) => $"gateway.tls.auto = on\ngateway.data-dir = \"{dataDirectory}\"";
+
+    /// <summary>The certificate <c>--tls-auto</c> made in <paramref name="dataDirectory"/>.</summary>
+    public static X509Certificate2 Generated(string dataDirectory) =>
+        X509Certificate2.CreateFromPemFile(System.IO.Path.Combine(dataDirectory, "tls", Presence.Gateway.Tls.SelfSignedCertificate.FileName));
+
     /// <summary>A scratch directory removed on dispose.</summary>
     public static TemporaryDirectory TemporaryDirectory() => new(Directory.CreateTempSubdirectory("presence-tls-").FullName);
 }

@@ -16,12 +16,7 @@ namespace Presence.Gateway.Tests.Tls;
 /// </summary>
 public sealed class TlsSpecs
 {
-    private static string AutoTls(string dataDirectory) => $"gateway.tls.auto = on\ngateway.data-dir = \"{dataDirectory}\"";
-
     private static string GivenFiles(string certificate, string key) => $"gateway.tls.cert = \"{certificate}\"\ngateway.tls.key = \"{key}\"";
-
-    private static X509Certificate2 Generated(string dataDirectory) =>
-        X509Certificate2.CreateFromPemFile(Path.Combine(dataDirectory, "tls", SelfSignedCertificate.FileName));
 
     private static byte[] Sha256(X509Certificate2 certificate) => certificate.GetCertHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
 
@@ -29,8 +24,8 @@ public sealed class TlsSpecs
     public async Task Should_serve_wss_with_a_self_signed_certificate_that_a_pinned_client_accepts()
     {
         using var data = TestCertificates.TemporaryDirectory();
-        await using var gateway = await TestGateway.StartAsync(AutoTls(data.Path));
-        var pin = Sha256(Generated(data.Path));
+        await using var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
+        var pin = Sha256(TestCertificates.Generated(data.Path));
 
         Assert.Equal("wss", gateway.Url.Scheme);
         await using var client = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice("over-tls"), pinnedSha256: pin);
@@ -44,8 +39,8 @@ public sealed class TlsSpecs
     public async Task Should_refuse_the_connection_when_the_pinned_fingerprint_is_not_the_gateways()
     {
         using var data = TestCertificates.TemporaryDirectory();
-        await using var gateway = await TestGateway.StartAsync(AutoTls(data.Path));
-        var wrong = Sha256(Generated(data.Path));
+        await using var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
+        var wrong = Sha256(TestCertificates.Generated(data.Path));
         wrong[0] ^= 0xFF;
 
         var refused = await Assert.ThrowsAsync<WebSocketException>(() => gateway.ConnectAsync(pinnedSha256: wrong));
@@ -60,22 +55,22 @@ public sealed class TlsSpecs
         using var data = TestCertificates.TemporaryDirectory();
         string first;
         byte[] pin;
-        await using (var gateway = await TestGateway.StartAsync(AutoTls(data.Path)))
+        await using (var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path)))
         {
-            pin = Sha256(Generated(data.Path));
+            pin = Sha256(TestCertificates.Generated(data.Path));
             first = await FingerprintAtHealthzAsync(gateway, pin);
         }
 
         var file = Path.Combine(data.Path, "tls", SelfSignedCertificate.FileName);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(file)!));
-        Assert.Equal(CertificateFingerprint.Sha256(Generated(data.Path)), first);
-        var names = Generated(data.Path).Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal(CertificateFingerprint.Sha256(TestCertificates.Generated(data.Path)), first);
+        var names = TestCertificates.Generated(data.Path).Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
         Assert.Contains(IPAddress.Loopback, names.EnumerateIPAddresses());
         Assert.Contains("localhost", names.EnumerateDnsNames());
 
         // The pin taken from the first start still opens a connection to the second.
-        await using var restarted = await TestGateway.StartAsync(AutoTls(data.Path));
+        await using var restarted = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
         Assert.Equal(first, await FingerprintAtHealthzAsync(restarted, pin));
         await using var pinned = await restarted.ConnectAndHandshakeAsync(Connects.Cli(), pinnedSha256: pin);
     }
@@ -84,8 +79,8 @@ public sealed class TlsSpecs
     public async Task Should_serve_the_page_healthz_readyz_and_metrics_over_the_same_tls_port()
     {
         using var data = TestCertificates.TemporaryDirectory();
-        await using var gateway = await TestGateway.StartAsync(AutoTls(data.Path));
-        using var http = PinnedHttp(gateway, Sha256(Generated(data.Path)));
+        await using var gateway = await TestGateway.StartAsync(TestCertificates.AutoTls(data.Path));
+        using var http = PinnedHttp(gateway, Sha256(TestCertificates.Generated(data.Path)));
 
         foreach (var path in new[] { "/", "/healthz", "/readyz", "/metrics" })
         {
