@@ -14,7 +14,7 @@ namespace Presence.Actors.PresenceManager;
 /// on its own timer, and tells subscribers of changes, coalesced under bursts.
 /// In a cluster it also holds the rows other nodes own (told by the <see cref="PresenceReplicatorActor"/>,
 /// which it tells of its own rows in turn), and its list is the merged view.
-/// Each state it reaches is also published to its <see cref="PresenceBoard"/>, if it has one.
+/// Every reader gets the same immutable snapshot of a state, its JSON built once.
 /// </summary>
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
@@ -22,33 +22,30 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     private const string FlushTimer = "flush";
 
     private readonly PresenceSettings _settings;
-    private readonly PresenceBoard? _board;
     private readonly HashSet<IActorRef> _subscribers = [];
     private PresenceState _state;
-    private PresenceBoard.Published _published;
+    private PresenceSnapshot? _snapshot;
     private long _announcedVersion;
     private long? _lastAnnouncedAt;
     private bool _flushScheduled;
     private IActorRef? _replicator;
 
-    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null)
+    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
     {
         _settings = settings;
-        _board = board;
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
-        _published = new PresenceBoard.Published(_state);
-        _board?.Publish(_published);
         _announcedVersion = _state.Version;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null) =>
-        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self, board));
+    public static Props Props(PresenceSettings settings, PresenceEntry self) =>
+        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self));
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
-    private PresenceSnapshot Snapshot => _published.Snapshot;
+    /// <summary>The current state's snapshot, made on the first read of that state and shared by every reader until the next change.</summary>
+    private PresenceSnapshot Snapshot => _snapshot ??= _state.ToSnapshot();
 
     protected override void PreStart()
     {
@@ -75,10 +72,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 // Rows may have expired since the last sweep; a read never shows them.
                 ApplyExpiry(_state.Expire(Now));
                 Sender.Tell(new GetPresenceResponse(Snapshot));
-                break;
-            case PresenceBoard.CountedWrite counted:
-                OnReceive(counted.Write);
-                _board?.WriteApplied();
                 break;
             case Subscribe subscribe:
                 if (_subscribers.Add(subscribe.Subscriber))
@@ -141,8 +134,7 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         _state = next;
         if (localChanged)
             TellLocalRows();
-        _published = new PresenceBoard.Published(next);
-        _board?.Publish(_published);
+        _snapshot = null;
         if (visible)
             OnVisibleChange();
     }
