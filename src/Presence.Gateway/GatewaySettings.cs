@@ -120,7 +120,6 @@ public sealed record GatewaySettings
                 Int(config, "gateway.auth-failures-per-address", 1, int.MaxValue),
                 Duration(config, "gateway.auth-failure-window"),
                 config.GetBoolean("gateway.auth-limit-exempts-loopback"),
-                Int(config, "gateway.max-requests-in-flight-per-connection", 1, int.MaxValue),
                 Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
                 Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
             NativeHeapTrimInterval = Duration(config, "gateway.native-heap-trim-interval"),
@@ -164,6 +163,5 @@ public sealed record AdmissionLimits(
     int AuthFailuresPerAddress,
     TimeSpan AuthFailureWindow,
     bool AuthLimitExemptsLoopback,
-    int MaxRequestsInFlightPerConnection,
     int MaxRequestsInFlight,
     int MaxInboundQueue);
