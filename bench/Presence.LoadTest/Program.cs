@@ -23,7 +23,9 @@ const string Usage = """
       stub-server --port P   (the minimal server that measures the tool's own ceiling)
 
     server (default: start the gateway, pinned to core 0, fresh for each case):
-      --server gateway|stub     which server to start
+      --server gateway|stub|floor-instant|floor-serialise-once
+                                which server to start; the floors are the Node ws servers of
+                                ../shared/bench (Node 24 and ws from tests/compat/node_modules)
       --gateway-dll PATH        default src/Presence.Gateway/bin/Release/net10.0/Presence.Gateway.dll
       --url ws://127.0.0.1:P    attach to a running server instead (one server for all cases)
       --pid N                   its pid, for server CPU and memory from /proc
@@ -99,6 +101,8 @@ namespace Presence.LoadTest
             {
                 null or "gateway" => ServerKind.Gateway,
                 "stub" => ServerKind.Stub,
+                "floor-instant" => ServerKind.FloorInstant,
+                "floor-serialise-once" => ServerKind.FloorSerialiseOnce,
                 var other => throw new UsageException($"unknown server '{other}'"),
             };
             Uri? url = options.String("url") is { } u ? new Uri(u) : null;
@@ -164,12 +168,19 @@ namespace Presence.LoadTest
         }
 
         /// <summary>The Release build of the gateway in the repository this tool was built from.</summary>
-        private static string FindGateway()
+        private static string FindGateway() =>
+            Path.Combine(Repository.Root(), "src", "Presence.Gateway", "bin", "Release", "net10.0", "Presence.Gateway.dll");
+    }
+
+    internal static class Repository
+    {
+        /// <summary>The checkout this tool was built from.</summary>
+        public static string Root()
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             {
                 if (File.Exists(Path.Combine(dir.FullName, "Presence.Actors.sln")))
-                    return Path.Combine(dir.FullName, "src", "Presence.Gateway", "bin", "Release", "net10.0", "Presence.Gateway.dll");
+                    return dir.FullName;
             }
             throw new UsageException("cannot find the repository; pass --gateway-dll");
         }
