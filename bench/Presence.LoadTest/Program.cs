@@ -30,6 +30,7 @@ const string Usage = """
       --url ws://127.0.0.1:P    attach to a running server instead (one server for all cases)
       --pid N                   its pid, for server CPU and memory from /proc
       --token T                 the shared secret, for a gateway started with --auth token
+      --server-env K=V,K=V      environment for the server the tool starts (e.g. runtime switches to A/B)
 
     other:
       --out DIR                 where the JSON and Markdown reports go (default artifacts/loadtest)
@@ -110,6 +111,10 @@ namespace Presence.LoadTest
             var gatewayDll = options.String("gateway-dll") ?? FindGateway();
             LoadSettings.Token = options.String("token");
             var sources = options.Int("sources", 8, 1, 200);
+            var serverEnvironment = (options.String("server-env") ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2) is [var key, var value] ? (key, value) : throw new UsageException($"--server-env wants KEY=VALUE pairs, got '{pair}'"))
+                .ToDictionary(pair => pair.key, pair => pair.value);
             var outDir = options.String("out") ?? Path.Combine("artifacts", "loadtest");
             options.RejectUnknown();
 
@@ -127,7 +132,7 @@ namespace Presence.LoadTest
                 try
                 {
                     await using var server = url is null
-                        ? await ServerProcess.StartAsync(kind, gatewayDll, core: 0, new Dictionary<string, string>()).ConfigureAwait(false)
+                        ? await ServerProcess.StartAsync(kind, gatewayDll, core: 0, serverEnvironment).ConfigureAwait(false)
                         : ServerProcess.Attach(url, pid);
                     result.Server = server.Description;
                     using var factory = new ClientFactory(server.Url, sources);
