@@ -43,8 +43,9 @@ internal static class WebSocketHandshake
         refusal = null;
         end = buffer.Start;
         var reader = new SequenceReader<byte>(buffer);
+        // A head within the bound has ended by MaxHeadBytes + 4, its blank line included: before that, it may still fit.
         if (!reader.TryReadTo(out ReadOnlySequence<byte> headBytes, "\r\n\r\n"u8))
-            return buffer.Length > MaxHeadBytes || !LooksLikeGetRoot(buffer) ? Status.NotWebSocket : Status.NeedMoreData;
+            return buffer.Length >= MaxHeadBytes + 4 || !LooksLikeGetRoot(buffer) ? Status.NotWebSocket : Status.NeedMoreData;
         if (headBytes.Length > MaxHeadBytes)
             return Status.NotWebSocket;
         end = reader.Position;
