@@ -1,8 +1,10 @@
+using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
 using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
+using Presence.Actors.Streams;
 using static Presence.Actors.PresenceManager.PresenceCommands;
 using static Presence.Actors.PresenceManager.PresenceEvents;
 using static Presence.Actors.PresenceManager.PresenceQueries;
@@ -19,16 +21,13 @@ namespace Presence.Actors.PresenceManager;
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
     private const string SweepTimer = "sweep";
-    private const string FlushTimer = "flush";
 
     private readonly PresenceSettings _settings;
     private readonly PresenceBoard? _board;
     private readonly HashSet<IActorRef> _subscribers = [];
     private PresenceState _state;
     private PresenceBoard.Published _published;
-    private long _announcedVersion;
-    private long? _lastAnnouncedAt;
-    private bool _flushScheduled;
+    private ChannelWriter<PresenceBoard.Published> _changes = null!;
     private IActorRef? _replicator;
 
     public PresenceManagerActor(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null)
@@ -38,7 +37,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
         _published = new PresenceBoard.Published(_state);
         _board?.Publish(_published);
-        _announcedVersion = _state.Version;
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -54,6 +52,11 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     {
         PresenceInstruments.RowsChanged(_state.Count);
         Timers.StartPeriodicTimer(SweepTimer, SweepTick.Instance, _settings.SweepInterval);
+        // The stream gets the same published state that reads are answered with, so a version's list and its
+        // JSON are built once (the snapshot caches both), by whichever comes first: a reader or the stream.
+        // It runs as a child of this instance: a restart starts a new one from the new state (see Coalesce.RunToSelf).
+        _changes = Coalesce.RunToSelf<PresenceBoard.Published, Announce>(
+            Context, _settings.BroadcastInterval, published => new Announce(WithJson(published.Snapshot)));
     }
 
     protected override void PostStop() => PresenceInstruments.RowsChanged(-_state.Count);
@@ -108,11 +111,15 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
             case SweepTick:
                 ApplyExpiry(_state.Sweep(Now));
                 break;
-            case FlushTick:
-                _flushScheduled = false;
-                if (_state.Version != _announcedVersion)
-                    Announce();
+            case Announce announce:
+                var changed = new PresenceChanged(announce.Snapshot);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(changed);
                 break;
+            case Coalesce.Stopped { WithPreviousInstance: true }:
+                break;
+            case Coalesce.Stopped stopped:
+                throw new InvalidOperationException("The stream of presence announcements stopped.", stopped.Cause);
             default:
                 Unhandled(message);
                 break;
@@ -147,30 +154,20 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
             OnVisibleChange();
     }
 
-    /// <summary>An isolated change goes out at once; later ones in the same interval wait for one flush with the latest list.</summary>
-    private void OnVisibleChange()
-    {
-        if (_flushScheduled || _subscribers.Count == 0)
-            return;
-        var sinceLast = TimeSpan.FromMilliseconds(Now - _lastAnnouncedAt.GetValueOrDefault());
-        if (_lastAnnouncedAt is null || sinceLast >= _settings.BroadcastInterval)
-        {
-            Announce();
-            return;
-        }
-        Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, _settings.BroadcastInterval - sinceLast);
-        _flushScheduled = true;
-    }
+    /// <summary>
+    /// An isolated change goes out at once; later ones in the same <c>presence.broadcast-interval</c> wait for one
+    /// announcement with the latest list (see <see cref="Coalesce"/>). Written even with no subscriber, so that one
+    /// who subscribes while a burst is held back still gets the latest list, not the one from before it.
+    /// </summary>
+    private void OnVisibleChange() => _changes.TryWrite(_published);
 
     private void TellLocalRows() => _replicator?.Tell(new ReplicationProtocol.LocalRowsChanged(_state.SelfRow, _state.LocalRows));
 
-    private void Announce()
+    /// <summary>Built on the stream: every subscriber then sends these same bytes.</summary>
+    private static PresenceSnapshot WithJson(PresenceSnapshot snapshot)
     {
-        var changed = new PresenceChanged(Snapshot);
-        foreach (var subscriber in _subscribers)
-            subscriber.Tell(changed);
-        _announcedVersion = _state.Version;
-        _lastAnnouncedAt = Now;
+        _ = snapshot.Json;
+        return snapshot;
     }
 
     private sealed class SweepTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
@@ -182,12 +179,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         }
     }
 
-    private sealed class FlushTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly FlushTick Instance = new();
-
-        private FlushTick()
-        {
-        }
-    }
+    /// <summary>The latest list, told by the announcement stream to the manager, which tells its subscribers.</summary>
+    private sealed record Announce(PresenceSnapshot Snapshot);
 }
