@@ -45,9 +45,12 @@ internal static class Coalesce
     /// <remarks>
     /// The stream is a child of the actor through <c>Context.Materializer()</c>: it stops when the actor stops,
     /// and when the actor restarts (the default <c>PreRestart</c> stops the children), after which the new
-    /// instance runs its own stream from its own state. What the old stream had already told the actor may
-    /// still reach the new instance; a prepared value is a complete value in its own right (a whole list,
-    /// a whole write), never a diff against the new instance's state, so passing it on is harmless.
+    /// instance runs its own stream from its own state, starting with nothing held back: its first value goes
+    /// out at once. What the old stream had already told the actor may still reach the new instance, followed by
+    /// the old stream's <see cref="Stopped"/> (marked <see cref="Stopped.WithPreviousInstance"/>, to be ignored).
+    /// Such a value stands on its own, so passing it on is harmless: a whole list (which a restarted manager,
+    /// having lost its subscribers with its state, tells only to whoever subscribed since), or a write to this
+    /// node's key made against what the old stream had written there, which the key still holds.
     /// </remarks>
     public static ChannelWriter<T> RunToSelf<T, TPrepared>(IActorContext context, TimeSpan interval, Func<T, TPrepared?> prepare)
         where TPrepared : class =>
