@@ -75,6 +75,9 @@ public sealed record GatewaySettings
               + "and anyone on the network path can read them. Serve wss:// with --tls-auto (a self-signed certificate; clients pin the "
               + "fingerprint printed below it) or --tls-cert/--tls-key, or put a TLS-terminating proxy in front and name it with --trusted-proxy.";
 
+    /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c>: socket completions run the read loop and the outbox's flush on the I/O thread.</summary>
+    public required bool InlineIo { get; init; }
+
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
 
     /// <summary>Turns <c>--option value</c> (or <c>--option=value</c>) pairs into configuration that overrides the defaults.</summary>
@@ -140,12 +143,12 @@ public sealed record GatewaySettings
                 Int(config, "gateway.auth-failures-per-address", 1, int.MaxValue),
                 Duration(config, "gateway.auth-failure-window"),
                 config.GetBoolean("gateway.auth-limit-exempts-loopback"),
-                Int(config, "gateway.max-requests-in-flight-per-connection", 1, int.MaxValue),
                 Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
                 Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
             NativeHeapTrimInterval = Duration(config, "gateway.native-heap-trim-interval"),
             TrustedProxies = Proxies(config),
             Tls = TlsFrom(config),
+            InlineIo = config.GetBoolean("gateway.inline-io"),
         };
     }
 
@@ -222,6 +225,5 @@ public sealed record AdmissionLimits(
     int AuthFailuresPerAddress,
     TimeSpan AuthFailureWindow,
     bool AuthLimitExemptsLoopback,
-    int MaxRequestsInFlightPerConnection,
     int MaxRequestsInFlight,
     int MaxInboundQueue);

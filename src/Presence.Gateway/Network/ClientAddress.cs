@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.Primitives;
 
 namespace Presence.Gateway.Network;
 
@@ -20,13 +19,17 @@ public sealed record ClientAddress(IPAddress? Address, string Scheme)
     /// ASP.NET Core's ForwardedHeadersMiddleware does the X-Forwarded-* half of this, but it reads no RFC 7239
     /// <c>Forwarded</c> header and trusts loopback by default, where the gateway trusts nothing unless configured.
     /// </remarks>
-    public static ClientAddress Resolve(IPAddress? peer, string scheme, IHeaderDictionary headers, TrustedProxies trusted)
+    /// <param name="peer">The TCP peer's address.</param>
+    /// <param name="scheme">http or https, as the peer connected.</param>
+    /// <param name="headers">The request's forwarding headers, each with its repeated lines joined by commas.</param>
+    /// <param name="trusted">The proxies whose headers are believed.</param>
+    public static ClientAddress Resolve(IPAddress? peer, string scheme, ForwardingHeaders headers, TrustedProxies trusted)
     {
         if (peer is null || trusted.IsEmpty || !trusted.Contains(peer))
             return new ClientAddress(peer, scheme);
-        var hops = headers.TryGetValue("Forwarded", out var forwarded) && !StringValues.IsNullOrEmpty(forwarded)
-            ? ForwardedHops(forwarded)
-            : ForwardedForHops(headers["X-Forwarded-For"], headers["X-Forwarded-Proto"]);
+        var hops = !string.IsNullOrWhiteSpace(headers.Forwarded)
+            ? ForwardedHops(headers.Forwarded)
+            : ForwardedForHops(headers.ForwardedFor, headers.ForwardedProto);
         for (var i = hops.Count - 1; i >= 0; i--)
         {
             var (address, proto) = hops[i];
@@ -40,7 +43,7 @@ public sealed record ClientAddress(IPAddress? Address, string Scheme)
     }
 
     /// <summary><c>for=192.0.2.60;proto=https, for="[2001:db8::17]:4711"</c>: one hop per element, oldest first.</summary>
-    private static List<(IPAddress? Address, string? Proto)> ForwardedHops(StringValues header)
+    private static List<(IPAddress? Address, string? Proto)> ForwardedHops(string header)
     {
         var hops = new List<(IPAddress?, string?)>();
         foreach (var element in Elements(header))
@@ -61,30 +64,22 @@ public sealed record ClientAddress(IPAddress? Address, string Scheme)
     }
 
     /// <summary><c>X-Forwarded-For: client, proxy1</c> with <c>X-Forwarded-Proto</c> lined up from the nearest hop.</summary>
-    private static List<(IPAddress? Address, string? Proto)> ForwardedForHops(StringValues forwardedFor, StringValues forwardedProto)
+    private static List<(IPAddress? Address, string? Proto)> ForwardedForHops(string? forwardedFor, string? forwardedProto)
     {
         var addresses = Elements(forwardedFor);
         var protos = Elements(forwardedProto);
-        var hops = new List<(IPAddress?, string?)>(addresses.Count);
-        for (var i = 0; i < addresses.Count; i++)
+        var hops = new List<(IPAddress?, string?)>(addresses.Length);
+        for (var i = 0; i < addresses.Length; i++)
         {
-            var fromNearest = addresses.Count - 1 - i;
-            var proto = fromNearest < protos.Count ? SchemeOf(protos[protos.Count - 1 - fromNearest]) : null;
+            var fromNearest = addresses.Length - 1 - i;
+            var proto = fromNearest < protos.Length ? SchemeOf(protos[protos.Length - 1 - fromNearest]) : null;
             hops.Add((Node(addresses[i]), proto));
         }
         return hops;
     }
 
-    private static List<string> Elements(StringValues header)
-    {
-        var elements = new List<string>();
-        foreach (var line in header)
-        {
-            if (line is not null)
-                elements.AddRange(line.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
-        }
-        return elements;
-    }
+    private static string[] Elements(string? header) =>
+        (header ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>An address with or without a port (<c>192.0.2.60:4711</c>, <c>[2001:db8::17]:4711</c>, <c>::1</c>); null for <c>unknown</c> and obfuscated names.</summary>
     private static IPAddress? Node(string value) =>
@@ -97,3 +92,9 @@ public sealed record ClientAddress(IPAddress? Address, string Scheme)
         : value.Equals("http", StringComparison.OrdinalIgnoreCase) ? "http"
         : null;
 }
+
+/// <summary>The headers a reverse proxy adds to name the client, as one request carried them (null when absent).</summary>
+/// <param name="Forwarded">RFC 7239 <c>Forwarded</c>.</param>
+/// <param name="ForwardedFor"><c>X-Forwarded-For</c>.</param>
+/// <param name="ForwardedProto"><c>X-Forwarded-Proto</c>.</param>
+public sealed record ForwardingHeaders(string? Forwarded, string? ForwardedFor, string? ForwardedProto);

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Http;
 using Presence.Actors.Domain;
 using Presence.Gateway.Network;
 using Xunit;
@@ -12,12 +11,11 @@ public sealed class ClientAddressSpecs
     private static readonly IPAddress Proxy = IPAddress.Parse("10.0.0.5");
     private static readonly TrustedProxies ProxyNetwork = TrustedProxies.Parse(["10.0.0.0/24"]);
 
+    /// <summary>Repeated header lines joined by commas, as the upgrade's parser hands them over.</summary>
     private static ClientAddress Resolve(IPAddress? peer, TrustedProxies trusted, params (string Name, string Value)[] headers)
     {
-        var dictionary = new HeaderDictionary();
-        foreach (var (name, value) in headers)
-            dictionary.Append(name, value);
-        return ClientAddress.Resolve(peer, "http", dictionary, trusted);
+        string? Joined(string name) => headers.Any(header => header.Name == name) ? string.Join(", ", headers.Where(header => header.Name == name).Select(header => header.Value)) : null;
+        return ClientAddress.Resolve(peer, "http", new ForwardingHeaders(Joined("Forwarded"), Joined("X-Forwarded-For"), Joined("X-Forwarded-Proto")), trusted);
     }
 
     [Fact]
