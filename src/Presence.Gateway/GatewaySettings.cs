@@ -30,13 +30,18 @@ public sealed record GatewaySettings
         ["--cluster"] = "presence.cluster.enabled",
         ["--cluster-port"] = "presence.cluster.port",
         ["--seed"] = "presence.cluster.seeds",
+        ["--tls-cert"] = "gateway.tls.cert",
+        ["--tls-key"] = "gateway.tls.key",
+        ["--tls-auto"] = "gateway.tls.auto",
+        ["--data-dir"] = "gateway.data-dir",
+        ["--trusted-proxy"] = "gateway.trusted-proxies",
     }.ToImmutableDictionary();
 
     /// <summary>Options that need no value (<c>--cluster</c>); <c>--cluster=off</c> still works.</summary>
-    private static readonly ImmutableHashSet<string> Flags = ["--cluster"];
+    private static readonly ImmutableHashSet<string> Flags = ["--cluster", "--tls-auto"];
 
     /// <summary>Options that may be given more than once; they set a list.</summary>
-    private static readonly ImmutableHashSet<string> Repeatable = ["--seed"];
+    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--trusted-proxy"];
 
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 

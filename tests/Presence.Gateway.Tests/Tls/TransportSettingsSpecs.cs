@@ -55,6 +55,19 @@ public sealed class TransportSettingsSpecs
     }
 
     [Fact]
+    public void Should_take_the_tls_and_proxy_options_from_the_command_line()
+    {
+        var settings = GatewaySettings.Create(GatewaySettings.FromCommandLine(
+            ["--tls-auto", "--data-dir", "/srv/gw", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=192.0.2.7"]));
+        var files = GatewaySettings.Create(GatewaySettings.FromCommandLine(["--tls-cert", "/etc/gw/cert.pem", "--tls-key=/etc/gw/key.pem", "--tls-auto=off"]));
+
+        Assert.Equal(new TlsSettings(null, null, true, "/srv/gw"), settings.Tls);
+        Assert.Equal(2, settings.TrustedProxies.Networks.Length);
+        Assert.True(settings.TrustedProxies.Contains(IPAddress.Parse("192.0.2.7")));
+        Assert.Equal(("/etc/gw/cert.pem", "/etc/gw/key.pem", false), (files.Tls!.CertificatePath, files.Tls.KeyPath, files.Tls.Auto));
+    }
+
+    [Fact]
     public void Should_stay_plain_with_no_proxies_trusted_by_default()
     {
         var settings = FromEnvironment([]);
