@@ -81,8 +81,7 @@ export async function startGateway({ label, port, token, tickIntervalMs = TICK_I
   port ??= await freePort();
   token ??= `compat-${randomUUID()}`;
   const args = ["--port", String(port), "--bind", "loopback", "--auth", "token", "--token", token,
-    "--tick-interval", `${tickIntervalMs}ms`];
-  const tlsEnv = tlsDataDir ? { PRESENCE_GATEWAY_TLS_AUTO: "on", PRESENCE_GATEWAY_DATA_DIR: tlsDataDir } : {};
+    "--tick-interval", `${tickIntervalMs}ms`, ...(tlsDataDir ? ["--tls-auto", "--data-dir", tlsDataDir] : [])];
   const { file, args: argv } = gatewayCommand(args);
 
   mkdirSync(LOG_DIR, { recursive: true });
@@ -95,7 +94,7 @@ export async function startGateway({ label, port, token, tickIntervalMs = TICK_I
     cwd: repoRoot,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1", ...tlsEnv },
+    env: { ...process.env, DOTNET_NOLOGO: "1", DOTNET_CLI_TELEMETRY_OPTOUT: "1" },
   });
   live.add(child);
   groups.add(child.pid);
