@@ -16,6 +16,6 @@ RUN dotnet publish src/Presence.Gateway/Presence.Gateway.csproj -c Release --no-
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
-# WebSocket (and /healthz) port, then the Akka.Remote port of cluster mode.
-EXPOSE 18789 4053
+# WebSocket (and /healthz) port, then the Akka.Remote and management (Cluster Bootstrap) ports of cluster mode.
+EXPOSE 18789 4053 8558
 ENTRYPOINT ["dotnet", "Presence.Gateway.dll"]

@@ -40,7 +40,12 @@ public static partial class GatewayApp
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(settings.BindAddress, settings.Port);
+            if (cluster.Enabled && cluster.Bootstraps)
+                kestrel.Listen(ClusterBootstrapEndpoint.BindAddress(cluster), cluster.ManagementPort);
+        });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddAkka(SystemName, akka =>
         {
@@ -63,12 +68,14 @@ public static partial class GatewayApp
             });
         });
         builder.Services.AddPresenceQueries();
-        builder.Services.AddOperators();
+        builder.Services.AddOperators(cluster.Enabled && cluster.Bootstraps);
         builder.Services.AddHostedService(services => new NativeHeapTrimmer(settings.NativeHeapTrimInterval, services.GetRequiredService<ILogger<NativeHeapTrimmer>>()));
 
         var app = builder.Build();
         app.UseWebSockets();
         app.MapOperators();
+        if (cluster.Enabled && cluster.Bootstraps)
+            app.MapClusterBootstrap(cluster);
         app.Map("/", context => AcceptAsync(context, settings, admission));
         var lifetime = app.Lifetime;
         lifetime.ApplicationStarted.Register(() =>

@@ -33,9 +33,12 @@ internal static class OperatorsHosting
         return akka;
     }
 
-    public static IServiceCollection AddOperators(this IServiceCollection services)
+    /// <summary>Health checks and metrics; a node that joins by Cluster Bootstrap also says in <c>/readyz</c> what it is waiting for.</summary>
+    public static IServiceCollection AddOperators(this IServiceCollection services, bool bootstraps)
     {
-        services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
+        var checks = services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
+        if (bootstraps)
+            checks.AddCheck<ClusterBootstrapReadinessCheck>("cluster-bootstrap", tags: [ReadyTag]);
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
             .WithMetrics(metrics => metrics
