@@ -40,6 +40,7 @@ public static class ClusterBootstrapHosting
         {
             bootstrap.ContactPointDiscovery.ServiceName = settings.ServiceName;
             bootstrap.ContactPointDiscovery.RequiredContactPointsNr = settings.RequiredContactPoints;
+            bootstrap.NewClusterEnabled = settings.NewClusterEnabled;
             if (settings.Discovery == ClusterDiscovery.Kubernetes)
             {
                 bootstrap.ContactPointDiscovery.PortName = ManagementPortName;

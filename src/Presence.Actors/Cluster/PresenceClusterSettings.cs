@@ -31,6 +31,9 @@ public sealed record PresenceClusterSettings(
 
     public string PodLabelSelector { get; init; } = "app=presence-gateway";
 
+    /// <summary>Off: bootstrap only ever joins a running cluster.</summary>
+    public bool NewClusterEnabled { get; init; } = true;
+
     /// <summary>Bootstrap runs only without seeds: a seed list, when given, is how the node joins.</summary>
     public bool Bootstraps => Seeds.IsEmpty && Discovery != ClusterDiscovery.Off;
 
@@ -64,6 +67,7 @@ public sealed record PresenceClusterSettings(
             RequiredContactPoints = Int(config, "presence.cluster.required-contact-points", 1, 1000),
             ContactPoints = PresenceSettings.StringList(config, "presence.cluster.contact-points").Select(point => ContactPoint(config, point)).ToImmutableArray(),
             PodLabelSelector = NonEmpty(config, "presence.cluster.pod-label-selector"),
+            NewClusterEnabled = Bool(config, "presence.cluster.new-cluster-enabled"),
         };
         if (settings.Discovery == ClusterDiscovery.Config && settings.ContactPoints.Length < settings.RequiredContactPoints && settings.Seeds.IsEmpty)
             throw Invalid(config, "presence.cluster.contact-points", $"must list at least required-contact-points ({settings.RequiredContactPoints}) management endpoints for discovery = config");
