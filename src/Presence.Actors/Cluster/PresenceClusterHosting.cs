@@ -23,6 +23,7 @@ public static class PresenceClusterHosting
             builder.AddPresenceBootstrap(settings);
         return builder.WithActors((system, registry) =>
         {
+            ClusterInstruments.Track(system);
             if (settings.Seeds.IsEmpty && !settings.Bootstraps)
             {
                 var cluster = Akka.Cluster.Cluster.Get(system);

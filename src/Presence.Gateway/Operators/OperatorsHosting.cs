@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Presence.Actors.Cluster;
 using Presence.Actors.PresenceManager;
 
 namespace Presence.Gateway.Operators;
@@ -42,7 +43,7 @@ internal static class OperatorsHosting
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
             .WithMetrics(metrics => metrics
-                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName)
+                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName, ClusterInstruments.MeterName)
                 // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).
