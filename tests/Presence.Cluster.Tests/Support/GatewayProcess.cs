@@ -17,8 +17,13 @@ internal sealed class GatewayProcess : IDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _awaitedLines = new(StringComparer.Ordinal);
 
-    private GatewayProcess(string name, int port, int clusterPort, int managementPort, Process process)
+    private readonly IReadOnlyList<string> _seeds;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private GatewayProcess(string name, int port, int clusterPort, int managementPort, IReadOnlyList<string> seeds, IReadOnlyDictionary<string, string> environment, Process process)
     {
+        _seeds = seeds;
+        _environment = environment;
         Name = name;
         Port = port;
         ClusterPort = clusterPort;
@@ -87,7 +92,10 @@ internal sealed class GatewayProcess : IDisposable
             .ToList();
     }
 
-    private static GatewayProcess Start(string name, int port, int clusterPort, int managementPort, IEnumerable<string> seeds, IReadOnlyDictionary<string, string> environment)
+    /// <summary>The same node started again: same name, ports, seeds and environment (a restart in a rolling update).</summary>
+    public GatewayProcess StartAgain() => Start(Name, Port, ClusterPort, ManagementPort, _seeds, _environment);
+
+    private static GatewayProcess Start(string name, int port, int clusterPort, int managementPort, IReadOnlyList<string> seeds, IReadOnlyDictionary<string, string> environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -105,13 +113,28 @@ internal sealed class GatewayProcess : IDisposable
         if (managementPort > 0)
             info.Environment["PRESENCE_MANAGEMENT_PORT"] = managementPort.ToString(CultureInfo.InvariantCulture);
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
-        var gateway = new GatewayProcess(name, port, clusterPort, managementPort, process);
+        var gateway = new GatewayProcess(name, port, clusterPort, managementPort, seeds, environment, process);
         process.OutputDataReceived += (_, e) => gateway.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => gateway.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return gateway;
     }
+
+    /// <summary>SIGTERM, as Kubernetes and systemd stop a process: clients hear <c>shutdown</c>, the node leaves the cluster.</summary>
+    public async Task TerminateAsync(TimeSpan within)
+    {
+        if (_process.HasExited)
+            return;
+        if (SendSignal(_process.Id, Sigterm) != 0)
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+        await _process.WaitForExitAsync().WaitAsync(within);
+    }
+
+    private const int Sigterm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     /// <summary>SIGKILL: no leave, no goodbye to clients; the cluster only notices the missing heartbeats.</summary>
     public void Kill()
