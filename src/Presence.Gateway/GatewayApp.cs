@@ -65,6 +65,11 @@ public static partial class GatewayApp
                 var options = new ConnectionOptions(settings, admission, board, system.Scheduler, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
                 var supervisor = system.ActorOf(ConnectionsSupervisorActor.Props(registry.Get<PresenceManagerActor>(), options), "connections");
                 registry.Register<ConnectionsSupervisorActor>(supervisor);
+                // A shutdown the host did not start (the Split Brain Resolver downing this node) still tells every
+                // client `shutdown` and closes it with 1012 before the actors stop; on a host stop this comes second
+                // and finds the connections already closing.
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-client-connections",
+                    () => supervisor.Ask<Done>(ConnectionsSupervisorActor.ShutdownAll.Instance, TimeSpan.FromSeconds(2)));
             });
         });
         builder.Services.AddPresenceQueries();
