@@ -20,6 +20,6 @@ WORKDIR /app
 COPY --from=build /app ./
 # Where --tls-auto keeps its certificate (PRESENCE_GATEWAY_DATA_DIR); docker-compose.yml mounts a volume here.
 RUN mkdir -m 0700 /data
-# WebSocket (and /healthz) port, ws:// or wss://, then the Akka.Remote port of cluster mode.
-EXPOSE 18789 4053
+# WebSocket (and /healthz) port, ws:// or wss://, then the Akka.Remote and management (Cluster Bootstrap) ports of cluster mode.
+EXPOSE 18789 4053 8558
 ENTRYPOINT ["dotnet", "Presence.Gateway.dll"]

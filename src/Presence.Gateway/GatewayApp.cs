@@ -44,13 +44,19 @@ public static partial class GatewayApp
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = settings.InlineIo);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port, listen =>
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // TLS first: the WebSocket listener and the HTTP server after it both read the decrypted stream.
-            UseTls(listen, certificate);
-            var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices);
-            listen.Use(next => connection => webSockets.OnConnectionAsync(connection, next));
-        }));
+            kestrel.Listen(settings.BindAddress, settings.Port, listen =>
+            {
+                // TLS first: the WebSocket listener and the HTTP server after it both read the decrypted stream.
+                UseTls(listen, certificate);
+                var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices);
+                listen.Use(next => connection => webSockets.OnConnectionAsync(connection, next));
+            });
+            // Cluster Bootstrap's management port: plain HTTP, only /bootstrap/seed-nodes.
+            if (cluster.Enabled && cluster.Bootstraps)
+                kestrel.Listen(ClusterBootstrapEndpoint.BindAddress(cluster), cluster.ManagementPort);
+        });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddAkka(SystemName, akka =>
         {
@@ -70,14 +76,21 @@ public static partial class GatewayApp
                 var options = new ConnectionOptions(settings, admission, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
                 var supervisor = system.ActorOf(ConnectionsSupervisorActor.Props(registry.Get<PresenceManagerActor>(), options), "connections");
                 registry.Register<ConnectionsSupervisorActor>(supervisor);
+                // A shutdown the host did not start (the Split Brain Resolver downing this node) still tells every
+                // client `shutdown` and closes it with 1012 before the actors stop; on a host stop this comes second
+                // and finds the connections already closing.
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "close-client-connections",
+                    () => supervisor.Ask<Done>(ConnectionsSupervisorActor.ShutdownAll.Instance, TimeSpan.FromSeconds(2)));
             });
         });
         builder.Services.AddPresenceQueries();
-        builder.Services.AddOperators(certificate);
+        builder.Services.AddOperators(certificate, cluster.Enabled && cluster.Bootstraps);
         builder.Services.AddHostedService(services => new NativeHeapTrimmer(settings.NativeHeapTrimInterval, services.GetRequiredService<ILogger<NativeHeapTrimmer>>()));
 
         var app = builder.Build();
         app.MapOperators();
+        if (cluster.Enabled && cluster.Bootstraps)
+            app.MapClusterBootstrap(cluster);
         app.Map("/", ServeRootAsync);
         var lifetime = app.Lifetime;
         if (settings.ClearTextWarning is { } warning)

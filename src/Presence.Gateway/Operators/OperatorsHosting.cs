@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Presence.Actors.Cluster;
 using Presence.Actors.PresenceManager;
 using Presence.Gateway.Tls;
 
@@ -34,17 +35,21 @@ internal static class OperatorsHosting
         return akka;
     }
 
-    /// <param name="services">The gateway's services.</param>
-    /// <param name="certificate">With TLS on, <c>/healthz</c> also shows the certificate in service.</param>
-    public static IServiceCollection AddOperators(this IServiceCollection services, ServerCertificate? certificate)
+    /// <summary>
+    /// Health checks and metrics. With TLS on, <c>/healthz</c> also shows the certificate in service; a node that
+    /// joins by Cluster Bootstrap also says in <c>/readyz</c> what it is waiting for.
+    /// </summary>
+    public static IServiceCollection AddOperators(this IServiceCollection services, ServerCertificate? certificate, bool bootstraps)
     {
         var checks = services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
         if (certificate is not null)
             checks.AddCheck("tls", new TlsHealthCheck(certificate, TimeProvider.System), tags: [LiveTag]);
+        if (bootstraps)
+            checks.AddCheck<ClusterBootstrapReadinessCheck>("cluster-bootstrap", tags: [ReadyTag]);
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
             .WithMetrics(metrics => metrics
-                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName)
+                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName, ClusterInstruments.MeterName)
                 // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).
