@@ -10,6 +10,7 @@ using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
 using Presence.Actors.PresenceManager;
+using Presence.Gateway.Auth;
 using Presence.Gateway.Connections;
 using Presence.Gateway.Operators;
 
@@ -132,8 +133,7 @@ public static partial class GatewayApp
         var socket = new GatewaySocket(
             ConnectionId.New(),
             context.Connection.RemoteIpAddress,
-            context.Request.Headers.Origin.FirstOrDefault(),
-            $"{context.Request.Scheme}://{context.Request.Host}",
+            BrowserOrigin.Of(context),
             settings,
             ticket);
         supervisor.Tell(new ConnectionsSupervisorActor.Accept(socket));

@@ -106,7 +106,7 @@ public sealed record GatewaySettings
             BindAddress = bind,
             Auth = auth,
             Secret = auth == AuthMode.None ? null : new SharedSecret(secret),
-            AllowedOrigins = [.. config.GetStringList("gateway.allowed-origins")],
+            AllowedOrigins = [.. HoconDefaults.StringList(config, "gateway.allowed-origins")],
             TickInterval = Duration(config, "gateway.tick-interval"),
             PingInterval = Duration(config, "gateway.ping-interval"),
             HandshakeTimeout = Duration(config, "gateway.handshake-timeout"),

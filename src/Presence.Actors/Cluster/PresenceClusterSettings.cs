@@ -58,7 +58,7 @@ public sealed record PresenceClusterSettings(
             : throw Invalid(config, key, $"must be a whole number from {min} to {max}");
 
     private static ImmutableArray<string> SeedAddresses(Config config, string key, string systemName) =>
-        PresenceSettings.StringList(config, key).Select(seed => SeedAddress(config, key, seed, systemName)).Distinct(StringComparer.Ordinal).ToImmutableArray();
+        HoconDefaults.StringList(config, key).Select(seed => SeedAddress(config, key, seed, systemName)).Distinct(StringComparer.Ordinal).ToImmutableArray();
 
     private static string SeedAddress(Config config, string key, string seed, string systemName)
     {

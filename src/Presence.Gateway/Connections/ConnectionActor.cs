@@ -21,9 +21,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private const int MaxUnauthorizedRoleCalls = 10;
     private const int RetryAfterBusyMs = 100;
 
-    /// <summary>Browser clients, which must connect from an allowed origin.</summary>
-    private static readonly HashSet<string> BrowserClientIds = ["openclaw-control-ui", "openclaw-browser-copilot", "webchat-ui", "webchat"];
-
     private readonly GatewaySocket _socket;
     private readonly IActorRef _manager;
     private readonly ConnectionOptions _options;
@@ -170,9 +167,9 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             Reject(request.Id, GatewayErrors.InvalidRole());
             return;
         }
-        if (!OriginAllowed(parameters.Client.Id))
+        if (BrowserOriginPolicy.Refusal(_socket.Origin, parameters.Client.Id, Settings.AllowedOrigins) is { } originRefusal)
         {
-            Reject(request.Id, GatewayErrors.OriginNotAllowed());
+            Reject(request.Id, GatewayErrors.OriginNotAllowed(originRefusal));
             return;
         }
         if (Settings.Auth != AuthMode.None && _options.Admission.IsAuthRateLimited(_socket.RemoteAddress, out var retryAfterMs))
@@ -364,15 +361,6 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
             return true;
         return parameters.Role == ConnectedClient.NodeRole && parameters.Client.Mode == "node"
             && min <= ProtocolVersions.PreviousNode && ProtocolVersions.PreviousNode <= max;
-    }
-
-    /// <summary>A browser may connect only from the gateway's own origin or a configured one; browser clients must say where they come from.</summary>
-    private bool OriginAllowed(string clientId)
-    {
-        if (_socket.Origin is null)
-            return !BrowserClientIds.Contains(clientId);
-        return string.Equals(_socket.Origin, _socket.OwnOrigin, StringComparison.OrdinalIgnoreCase)
-            || Settings.AllowedOrigins.Contains(_socket.Origin, StringComparer.OrdinalIgnoreCase);
     }
 
     private GatewayError? AuthFailure(ConnectParams parameters)

@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Akka.Actor;
 using Presence.Actors.Domain;
+using Presence.Gateway.Auth;
 using Presence.Gateway.Protocol;
 
 namespace Presence.Gateway.Connections;
@@ -27,14 +28,13 @@ internal sealed class GatewaySocket
     private volatile PresenceRequests? _answeredHere;
     private int _readsAwaitingManager;
 
-    public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, string? origin, string ownOrigin, GatewaySettings settings, Admission.Ticket admission)
+    public GatewaySocket(ConnectionId id, IPAddress? remoteAddress, BrowserOrigin origin, GatewaySettings settings, Admission.Ticket admission)
     {
         _admission = admission;
         _unhandledFrames = Channel.CreateBounded<byte>(new BoundedChannelOptions(settings.Limits.MaxInboundQueue) { SingleWriter = true });
         Id = id;
         RemoteAddress = remoteAddress;
         Origin = origin;
-        OwnOrigin = ownOrigin;
         Outbox = new Outbox(settings.MaxBufferedBytes);
         _maxMessageBytes = settings.PreauthMaxPayload;
     }
@@ -42,11 +42,8 @@ internal sealed class GatewaySocket
     public ConnectionId Id { get; }
     public IPAddress? RemoteAddress { get; }
 
-    /// <summary>The Origin header of the upgrade, sent by browsers only.</summary>
-    public string? Origin { get; }
-
-    /// <summary>The origin of the gateway's own pages, as the browser sees it.</summary>
-    public string OwnOrigin { get; }
+    /// <summary>Where the upgrade says its page comes from (browsers only send an Origin).</summary>
+    public BrowserOrigin Origin { get; }
 
     public Outbox Outbox { get; }
 

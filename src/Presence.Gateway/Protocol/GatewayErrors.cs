@@ -66,12 +66,15 @@ internal static class GatewayErrors
 
     public static GatewayError InvalidRole() => InvalidRoleError;
 
-    /// <summary>Browser clients (Control UI, webchat) whose <c>Origin</c> is missing or not allowed.</summary>
-    public static GatewayError OriginNotAllowed() =>
+    /// <summary>
+    /// A browser page whose <c>Origin</c> is missing or not allowed; <paramref name="reason"/> says which
+    /// (<c>origin missing or invalid</c>, <c>origin not allowed</c>), as the OpenClaw gateway's details do.
+    /// </summary>
+    public static GatewayError OriginNotAllowed(string reason) =>
         new(
             ErrorCodes.InvalidRequest,
             "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
-            new JsonObject { ["code"] = "CONTROL_UI_ORIGIN_NOT_ALLOWED", ["reason"] = "origin missing or invalid" });
+            new JsonObject { ["code"] = "CONTROL_UI_ORIGIN_NOT_ALLOWED", ["reason"] = reason });
 
     /// <summary>
     /// A wrong shared secret in token mode, whichever field carried it: the real gateway answers a

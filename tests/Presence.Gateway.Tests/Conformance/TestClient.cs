@@ -56,11 +56,17 @@ internal sealed class TestClient : IAsyncDisposable
     /// Opens a socket to <paramref name="url"/>; a browser-like client passes the page's <paramref name="origin"/>,
     /// and a client that must appear as another host passes a loopback source address in <paramref name="from"/>.
     /// </summary>
-    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null, IPAddress? from = null)
+    /// <param name="url">ws://.</param>
+    /// <param name="origin">The Origin a browser would send.</param>
+    /// <param name="from">A loopback source address other than 127.0.0.1.</param>
+    /// <param name="headers">Further upgrade headers, such as a proxy's X-Forwarded-For.</param>
+    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null, IPAddress? from = null, IReadOnlyDictionary<string, string>? headers = null)
     {
         var socket = new ClientWebSocket();
         if (origin is not null)
             socket.Options.SetRequestHeader("Origin", origin);
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+            socket.Options.SetRequestHeader(name, value);
         using var timeout = new CancellationTokenSource(DefaultTimeout);
         try
         {

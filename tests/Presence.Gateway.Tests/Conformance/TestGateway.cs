@@ -56,7 +56,8 @@ internal sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, new Uri(GatewayApp.ListeningUrl(app)));
     }
 
-    public Task<TestClient> ConnectAsync(string? origin = null, System.Net.IPAddress? from = null) => TestClient.ConnectAsync(Url, origin, from);
+    public Task<TestClient> ConnectAsync(string? origin = null, System.Net.IPAddress? from = null, IReadOnlyDictionary<string, string>? headers = null) =>
+        TestClient.ConnectAsync(Url, origin, from, headers);
 
     /// <summary>The gateway's services, for specs that reach into its actor system.</summary>
     public IServiceProvider Services => _app.Services;
