@@ -308,6 +308,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 if (Authorized(request, Scopes.Read))
                     Send(ServerFrames.Ok(request.Id, EmptyObject));
                 break;
+            case var method when DeviceMethods.RequiredScope(method) is { } scope:
+                if (Authorized(request, scope))
+                    Send(DeviceMethods.Answer(method, request.Params, Now, out var payload) is { } refusal ? ServerFrames.Error(request.Id, refusal) : ServerFrames.Ok(request.Id, payload));
+                break;
             default:
                 Send(ServerFrames.Error(request.Id, GatewayErrors.UnknownMethod(request.Method)));
                 break;

@@ -54,6 +54,13 @@ internal static class GatewayErrors
     /// </summary>
     public static GatewayError InvalidSystemEventParams(string message) => InvalidRequest(message);
 
+    /// <summary><paramref name="message"/> is the validator's full text (<c>invalid device.pair.list params: …</c>).</summary>
+    public static GatewayError InvalidMethodParams(string message) => InvalidRequest(message);
+
+    /// <summary><c>exec.approvals.set</c>: there is nothing to approve on a gateway that runs no commands.</summary>
+    public static GatewayError ExecApprovalsNotEditable() =>
+        InvalidRequest("exec approvals cannot be changed: this gateway runs no commands");
+
     public static GatewayError ProtocolMismatch(int clientMinProtocol, int clientMaxProtocol) =>
         new(ErrorCodes.InvalidRequest, "protocol mismatch", new JsonObject
         {
