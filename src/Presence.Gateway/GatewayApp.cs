@@ -1,4 +1,3 @@
-using System.Net.WebSockets;
 using System.Reflection;
 using Akka;
 using Akka.Actor;
@@ -10,9 +9,9 @@ using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
 using Presence.Actors.PresenceManager;
-using Presence.Gateway.Auth;
 using Presence.Gateway.Connections;
 using Presence.Gateway.Operators;
+using Presence.Gateway.Transport;
 
 namespace Presence.Gateway;
 
@@ -36,12 +35,16 @@ public static partial class GatewayApp
         var presence = PresenceSettings.Create(config);
         var cluster = ClusterSettings(config);
         var admission = new Admission(settings.Limits);
-        var board = new PresenceBoard();
 
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port));
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = settings.InlineIo);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port, listen =>
+        {
+            var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices);
+            listen.Use(next => connection => webSockets.OnConnectionAsync(connection, next));
+        }));
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         builder.Services.AddAkka(SystemName, akka =>
         {
@@ -52,13 +55,13 @@ public static partial class GatewayApp
                 loggers.ClearLoggers();
                 loggers.AddLoggerFactory();
             });
-            akka.AddPresence(self, board);
+            akka.AddPresence(self);
             if (cluster.Enabled)
                 akka.AddPresenceCluster(cluster);
             akka.AddOperators(clustered: cluster.Enabled);
             akka.WithActors((system, registry) =>
             {
-                var options = new ConnectionOptions(settings, admission, board, system.Scheduler, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
+                var options = new ConnectionOptions(settings, admission, presence.UntrackedModes, presence.AskTimeout, Version, system.Scheduler.Now.ToUnixTimeMilliseconds());
                 var supervisor = system.ActorOf(ConnectionsSupervisorActor.Props(registry.Get<PresenceManagerActor>(), options), "connections");
                 registry.Register<ConnectionsSupervisorActor>(supervisor);
             });
@@ -68,9 +71,8 @@ public static partial class GatewayApp
         builder.Services.AddHostedService(services => new NativeHeapTrimmer(settings.NativeHeapTrimInterval, services.GetRequiredService<ILogger<NativeHeapTrimmer>>()));
 
         var app = builder.Build();
-        app.UseWebSockets();
         app.MapOperators();
-        app.Map("/", context => AcceptAsync(context, settings, admission));
+        app.Map("/", ServeRootAsync);
         var lifetime = app.Lifetime;
         lifetime.ApplicationStarted.Register(() =>
         {
@@ -101,43 +103,18 @@ public static partial class GatewayApp
         return address.Replace("http://", "ws://", StringComparison.Ordinal);
     }
 
-    private static async Task AcceptAsync(HttpContext context, GatewaySettings settings, Admission admission)
+    /// <summary>
+    /// WebSocket upgrades are answered by the <see cref="WebSocketListener"/> before the HTTP server sees
+    /// them; one that reaches it came after another request on a kept-alive connection, which no
+    /// WebSocket client does, so it is refused rather than served a second way.
+    /// </summary>
+    private static Task ServeRootAsync(HttpContext context)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            await OperatorsHosting.ServeInstancesPageAsync(context).ConfigureAwait(false);
-            return;
-        }
-        using var ticket = admission.TryAdmit(context.Connection.RemoteIpAddress, out var refusal);
-        if (ticket is null)
-        {
-            // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "1";
-            await context.Response.WriteAsync(refusal, context.RequestAborted).ConfigureAwait(false);
-            return;
-        }
-        await RunConnectionAsync(context, settings, ticket).ConfigureAwait(false);
-    }
-
-    private static async Task RunConnectionAsync(HttpContext context, GatewaySettings settings, Admission.Ticket ticket)
-    {
-        var supervisor = await context.RequestServices.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.RequestAborted).ConfigureAwait(false);
-        using var webSocket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            DangerousEnableCompression = false,
-            KeepAliveInterval = settings.PingInterval,
-            // A pong must come back before the next ping is due, so a socket still open at a ping answered the last one.
-            KeepAliveTimeout = settings.PingInterval * 0.8,
-        }).ConfigureAwait(false);
-        var socket = new GatewaySocket(
-            ConnectionId.New(),
-            context.Connection.RemoteIpAddress,
-            BrowserOrigin.Of(context),
-            settings,
-            ticket);
-        supervisor.Tell(new ConnectionsSupervisorActor.Accept(socket));
-        await socket.RunAsync(webSocket, context.RequestAborted).ConfigureAwait(false);
+        if (!context.Request.Headers.Upgrade.Any(value => value?.Contains("websocket", StringComparison.OrdinalIgnoreCase) == true))
+            return OperatorsHosting.ServeInstancesPageAsync(context);
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.Headers.Connection = "close";
+        return context.Response.WriteAsync("open a new connection for the WebSocket upgrade\n", context.RequestAborted);
     }
 
     /// <summary>On a graceful stop, every client hears <c>shutdown</c> and close 1012 before Kestrel drains the sockets.</summary>

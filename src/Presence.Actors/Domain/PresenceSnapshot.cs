@@ -4,19 +4,19 @@ namespace Presence.Actors.Domain;
 
 /// <summary>
 /// An immutable view of the presence list: the self row first, then the others
-/// newest first, with the <c>stateVersion</c> it was taken at. Its JSON array is
-/// built once, on first use, and shared by every reader.
+/// newest first, with the <c>stateVersion</c> it was taken at, and its JSON array,
+/// built once with it and shared by every reader.
 /// </summary>
 public sealed class PresenceSnapshot
 {
     private readonly ImmutableArray<PresenceRow> _rows;
-    private byte[]? _json;
 
     internal PresenceSnapshot(ImmutableArray<PresenceRow> rows, long stateVersion)
     {
         _rows = rows;
         StateVersion = stateVersion;
         Entries = rows.Select(row => row.Entry).ToImmutableArray();
+        Json = JoinRows();
     }
 
     public ImmutableArray<PresenceEntry> Entries { get; }
@@ -24,7 +24,7 @@ public sealed class PresenceSnapshot
     public long StateVersion { get; }
 
     /// <summary>The list as a UTF-8 JSON array, exactly as it goes on the wire.</summary>
-    public ReadOnlyMemory<byte> Json => _json ??= JoinRows();
+    public ReadOnlyMemory<byte> Json { get; }
 
     private byte[] JoinRows()
     {

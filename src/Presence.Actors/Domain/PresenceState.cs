@@ -137,25 +137,6 @@ public sealed class PresenceState
         return expired.ExpireNodes(oldestAllowed);
     }
 
-    /// <summary>
-    /// The last moment (ms since the epoch) at which no row is past the TTL yet: until then
-    /// <see cref="Expire"/> would return this very state, so its snapshot may be read as is.
-    /// </summary>
-    public long FreshUntil()
-    {
-        var oldest = long.MaxValue;
-        foreach (var (_, row) in _rows)
-            oldest = Math.Min(oldest, row.Entry.Ts);
-        foreach (var (_, node) in _nodes)
-        {
-            if (node.Self is { } self)
-                oldest = Math.Min(oldest, self.Entry.Ts);
-            foreach (var (_, row) in node.Rows)
-                oldest = Math.Min(oldest, row.Entry.Ts);
-        }
-        return oldest == long.MaxValue ? long.MaxValue : oldest + _limits.TtlMs;
-    }
-
     /// <summary>The self row first, then the others newest first.</summary>
     public PresenceSnapshot ToSnapshot()
     {

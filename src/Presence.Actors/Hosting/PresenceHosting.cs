@@ -15,15 +15,14 @@ public static class PresenceHosting
     /// </summary>
     /// <param name="builder">The application's Akka builder.</param>
     /// <param name="self">The gateway's own row; detected from this machine when not given.</param>
-    /// <param name="board">Where the manager publishes its state for in-process readers; none when not given.</param>
-    public static AkkaConfigurationBuilder AddPresence(this AkkaConfigurationBuilder builder, PresenceEntry? self = null, PresenceBoard? board = null)
+    public static AkkaConfigurationBuilder AddPresence(this AkkaConfigurationBuilder builder, PresenceEntry? self = null)
     {
         builder.AddHocon(PresenceSettings.DefaultConfig, HoconAddMode.Append);
         return builder.WithActors((system, registry) =>
         {
             var settings = PresenceSettings.Create(system.Settings.Config);
             var now = system.Scheduler.Now.ToUnixTimeMilliseconds();
-            var manager = system.ActorOf(PresenceManagerActor.Props(settings, self ?? SelfEntry.Detect(now), board), "presence-manager");
+            var manager = system.ActorOf(PresenceManagerActor.Props(settings, self ?? SelfEntry.Detect(now)), "presence-manager");
             registry.Register<PresenceManagerActor>(manager);
         });
     }

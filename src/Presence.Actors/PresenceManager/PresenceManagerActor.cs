@@ -1,8 +1,10 @@
+using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
 using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
+using Presence.Actors.Streams;
 using static Presence.Actors.PresenceManager.PresenceCommands;
 using static Presence.Actors.PresenceManager.PresenceEvents;
 using static Presence.Actors.PresenceManager.PresenceQueries;
@@ -14,46 +16,45 @@ namespace Presence.Actors.PresenceManager;
 /// on its own timer, and tells subscribers of changes, coalesced under bursts.
 /// In a cluster it also holds the rows other nodes own (told by the <see cref="PresenceReplicatorActor"/>,
 /// which it tells of its own rows in turn), and its list is the merged view.
-/// Each state it reaches is also published to its <see cref="PresenceBoard"/>, if it has one.
+/// Every reader gets the same immutable snapshot of a state, its JSON built once.
 /// </summary>
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
     private const string SweepTimer = "sweep";
-    private const string FlushTimer = "flush";
 
     private readonly PresenceSettings _settings;
-    private readonly PresenceBoard? _board;
     private readonly HashSet<IActorRef> _subscribers = [];
     private PresenceState _state;
-    private PresenceBoard.Published _published;
-    private long _announcedVersion;
-    private long? _lastAnnouncedAt;
-    private bool _flushScheduled;
+    private StateSnapshot _current;
+    private ChannelWriter<StateSnapshot> _changes = null!;
     private IActorRef? _replicator;
 
-    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null)
+    public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
     {
         _settings = settings;
-        _board = board;
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
-        _published = new PresenceBoard.Published(_state);
-        _board?.Publish(_published);
-        _announcedVersion = _state.Version;
+        _current = new StateSnapshot(_state);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(PresenceSettings settings, PresenceEntry self, PresenceBoard? board = null) =>
-        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self, board));
+    public static Props Props(PresenceSettings settings, PresenceEntry self) =>
+        Akka.Actor.Props.Create(() => new PresenceManagerActor(settings, self));
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
-    private PresenceSnapshot Snapshot => _published.Snapshot;
+    /// <summary>The current state's snapshot, made on the first read of that state and shared by every reader until the next change.</summary>
+    private PresenceSnapshot Snapshot => _current.Snapshot;
 
     protected override void PreStart()
     {
         PresenceInstruments.RowsChanged(_state.Count);
         Timers.StartPeriodicTimer(SweepTimer, SweepTick.Instance, _settings.SweepInterval);
+        // The stream gets the same state snapshot that reads are answered with, so a version's list and its
+        // JSON are built once, by whichever comes first: a reader or the stream.
+        // It runs as a child of this instance: a restart starts a new one from the new state (see Coalesce.RunToSelf).
+        _changes = Coalesce.RunToSelf<StateSnapshot, Announce>(
+            Context, _settings.BroadcastInterval, changed => new Announce(changed.Snapshot));
     }
 
     protected override void PostStop() => PresenceInstruments.RowsChanged(-_state.Count);
@@ -75,10 +76,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 // Rows may have expired since the last sweep; a read never shows them.
                 ApplyExpiry(_state.Expire(Now));
                 Sender.Tell(new GetPresenceResponse(Snapshot));
-                break;
-            case PresenceBoard.CountedWrite counted:
-                OnReceive(counted.Write);
-                _board?.WriteApplied();
                 break;
             case Subscribe subscribe:
                 if (_subscribers.Add(subscribe.Subscriber))
@@ -108,11 +105,15 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
             case SweepTick:
                 ApplyExpiry(_state.Sweep(Now));
                 break;
-            case FlushTick:
-                _flushScheduled = false;
-                if (_state.Version != _announcedVersion)
-                    Announce();
+            case Announce announce:
+                var changed = new PresenceChanged(announce.Snapshot);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(changed);
                 break;
+            case Coalesce.Stopped { WithPreviousInstance: true }:
+                break;
+            case Coalesce.Stopped stopped:
+                throw new InvalidOperationException("The stream of presence announcements stopped.", stopped.Cause);
             default:
                 Unhandled(message);
                 break;
@@ -141,37 +142,19 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         _state = next;
         if (localChanged)
             TellLocalRows();
-        _published = new PresenceBoard.Published(next);
-        _board?.Publish(_published);
+        _current = new StateSnapshot(next);
         if (visible)
             OnVisibleChange();
     }
 
-    /// <summary>An isolated change goes out at once; later ones in the same interval wait for one flush with the latest list.</summary>
-    private void OnVisibleChange()
-    {
-        if (_flushScheduled || _subscribers.Count == 0)
-            return;
-        var sinceLast = TimeSpan.FromMilliseconds(Now - _lastAnnouncedAt.GetValueOrDefault());
-        if (_lastAnnouncedAt is null || sinceLast >= _settings.BroadcastInterval)
-        {
-            Announce();
-            return;
-        }
-        Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, _settings.BroadcastInterval - sinceLast);
-        _flushScheduled = true;
-    }
+    /// <summary>
+    /// An isolated change goes out at once; later ones in the same <c>presence.broadcast-interval</c> wait for one
+    /// announcement with the latest list (see <see cref="Coalesce"/>). Written even with no subscriber, so that one
+    /// who subscribes while a burst is held back still gets the latest list, not the one from before it.
+    /// </summary>
+    private void OnVisibleChange() => _changes.TryWrite(_current);
 
     private void TellLocalRows() => _replicator?.Tell(new ReplicationProtocol.LocalRowsChanged(_state.SelfRow, _state.LocalRows));
-
-    private void Announce()
-    {
-        var changed = new PresenceChanged(Snapshot);
-        foreach (var subscriber in _subscribers)
-            subscriber.Tell(changed);
-        _announcedVersion = _state.Version;
-        _lastAnnouncedAt = Now;
-    }
 
     private sealed class SweepTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
@@ -182,12 +165,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         }
     }
 
-    private sealed class FlushTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly FlushTick Instance = new();
-
-        private FlushTick()
-        {
-        }
-    }
+    /// <summary>The latest list, told by the announcement stream to the manager, which tells its subscribers.</summary>
+    private sealed record Announce(PresenceSnapshot Snapshot);
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Http;
 
 namespace Presence.Gateway.Auth;
 
@@ -15,12 +14,6 @@ namespace Presence.Gateway.Auth;
 /// </param>
 internal sealed record BrowserOrigin(string? Origin, string OwnOrigin, bool FromLocalClient)
 {
-    /// <summary>What a Kestrel upgrade request says.</summary>
-    public static BrowserOrigin Of(HttpContext context) => new(
-        context.Request.Headers.Origin.FirstOrDefault(),
-        $"{context.Request.Scheme}://{context.Request.Host}",
-        IsLocalClient(context.Connection.RemoteIpAddress, context.Request.Headers.Keys.Any(IsProxyHeader)));
-
     /// <summary>A request straight from this machine: a loopback TCP peer, and no proxy header on the request.</summary>
     public static bool IsLocalClient(IPAddress? peer, bool hasProxyHeader) =>
         peer is not null && IPAddress.IsLoopback(peer) && !hasProxyHeader;

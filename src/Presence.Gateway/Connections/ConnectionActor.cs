@@ -3,7 +3,6 @@ using Akka.Actor;
 using Akka.Event;
 using Presence.Actors.Domain;
 using Presence.Actors.PresenceManager;
-using Presence.Gateway.Auth;
 using Presence.Gateway.Operators;
 using Presence.Gateway.Protocol;
 using static Presence.Actors.PresenceManager.PresenceQueries;
@@ -11,90 +10,161 @@ using static Presence.Actors.PresenceManager.PresenceQueries;
 namespace Presence.Gateway.Connections;
 
 /// <summary>
-/// One WebSocket connection: runs its handshake, holds its identity and scopes,
-/// answers its requests, and reports its presence to the PresenceManager.
-/// Its socket loops live in <see cref="GatewaySocket"/>; this actor never blocks on them.
+/// The one owner of a client connection: every inbound frame comes to it, in order, and it alone
+/// answers the client. It runs the handshake, holds the client's identity and scopes, sends the
+/// client's presence to the PresenceManager as <c>Upsert</c>s, and asks the manager for every list it
+/// answers with. Requests are answered strictly in the order they came, reads included: while the
+/// manager owes an answer, later frames wait their turn.
 /// </summary>
-internal sealed class ConnectionActor : UntypedActor, IWithTimers
+internal sealed class ConnectionActor : UntypedActor
 {
-    private const string HandshakeTimer = "handshake";
     private const int MaxUnauthorizedRoleCalls = 10;
     private const int RetryAfterBusyMs = 100;
 
-    private readonly GatewaySocket _socket;
+    private static readonly ReadOnlyMemory<byte> BeaconAccepted = "{\"ok\":true}"u8.ToArray();
+    private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
+
+    private readonly IClientConnection _connection;
     private readonly IActorRef _manager;
     private readonly ConnectionOptions _options;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<InboundFrame> _pendingHandshakeFrames = [];
-    private Phase _phase = Phase.AwaitingConnect;
+    private Queue<InboundFrame>? _waiting;
     private ConnectedClient? _client;
-    private PresenceRequests? _requests;
-    private bool _readsPresence;
     private int _unauthorizedRoleCalls;
 
-    public ConnectionActor(GatewaySocket socket, IActorRef manager, ConnectionOptions options)
+    public ConnectionActor(IClientConnection connection, IActorRef manager, ConnectionOptions options)
     {
-        _socket = socket;
+        _connection = connection;
         _manager = manager;
         _options = options;
     }
 
-    private enum Phase
-    {
-        AwaitingConnect,
-        Connecting,
-        Connected,
-        Closing,
-    }
-
-    public ITimerScheduler Timers { get; set; } = null!;
-
     // Not the expression-tree overload: Akka would compile or interpret that expression for every connection.
-    public static Props Props(GatewaySocket socket, IActorRef manager, ConnectionOptions options) =>
-        Akka.Actor.Props.Create<ConnectionActor>(socket, manager, options);
+    public static Props Props(IClientConnection connection, IActorRef manager, ConnectionOptions options) =>
+        Akka.Actor.Props.Create<ConnectionActor>(connection, manager, options);
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
     private GatewaySettings Settings => _options.Gateway;
 
+    private PeerInfo Info => _connection.Info;
+
     protected override void PreStart()
     {
         GatewayMetrics.ConnectionActorStarted();
-        _socket.Send(ServerFrames.Challenge(Guid.NewGuid().ToString(), Now));
-        Timers.StartSingleTimer(HandshakeTimer, HandshakeTimedOut.Instance, Settings.HandshakeTimeout);
+        _connection.Send(ServerFrames.Challenge(Guid.NewGuid().ToString(), Now));
     }
 
-    /// <summary>Leaves the live count; reads still awaiting the manager when the connection ends give their gateway-wide slots back.</summary>
-    protected override void PostStop()
-    {
-        GatewayMetrics.ConnectionActorStopped();
-        for (; _socket.ReadsAwaitingManager > 0; _socket.ReadEnded())
-            _options.Admission.RequestEnded();
-    }
+    protected override void PostStop() => GatewayMetrics.ConnectionActorStopped();
 
+    /// <summary>Before <c>connect</c>: the first frame must be one.</summary>
     protected override void OnReceive(object message)
     {
         switch (message)
         {
             case InboundFrame frame:
-                OnFrame(frame);
-                _socket.FrameHandled();
+                OnFirstFrame(frame);
+                _connection.FrameHandled();
                 break;
-            case HelloReady ready:
-                OnHelloReady(ready);
-                break;
-            case PresenceAnswer answer:
-                EndRequest();
-                Send(answer.Snapshot is null
-                    ? ServerFrames.Error(answer.RequestId, GatewayErrors.Unavailable("presence is unavailable; retry shortly", 1000))
-                    : ServerFrames.Ok(answer.RequestId, answer.Snapshot.Json));
-                break;
-            case HandshakeTimedOut when _phase is Phase.AwaitingConnect or Phase.Connecting:
+            case HandshakeTimedOut:
                 GatewayMetrics.HandshakeFailed("timeout");
                 Close(WebSocketCloseStatus.NormalClosure, "");
                 break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    /// <summary>Admitted, waiting for the manager's list for hello-ok; frames sent meanwhile wait, up to a bound.</summary>
+    private void Connecting(object message)
+    {
+        switch (message)
+        {
+            case HelloReady ready:
+                OnHelloReady(ready);
+                break;
+            case InboundFrame when _waiting?.Count >= Settings.MaxPendingHandshakeFrames:
+                _connection.FrameHandled();
+                GatewayMetrics.HandshakeFailed("too_many_pending_frames");
+                Close(WebSocketCloseStatus.PolicyViolation, "too many pending handshake frames");
+                break;
+            case InboundFrame frame:
+                Wait(frame);
+                break;
+            case HandshakeTimedOut:
+                GatewayMetrics.HandshakeFailed("timeout");
+                Close(WebSocketCloseStatus.NormalClosure, "");
+                break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    /// <summary>After hello-ok: each frame is a request, answered before the next one is read.</summary>
+    private void Connected(object message)
+    {
+        switch (message)
+        {
+            case InboundFrame frame:
+                OnRequest(frame);
+                _connection.FrameHandled();
+                break;
             case HandshakeTimedOut:
                 break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    /// <summary>The manager owes the answer to a read: frames that come meanwhile wait, so answers keep the requests' order.</summary>
+    private void AwaitingManager(object message)
+    {
+        switch (message)
+        {
+            case PresenceAnswer answer:
+                _options.Admission.RequestEnded();
+                _connection.Send(answer.Snapshot is null
+                    ? ServerFrames.Error(answer.RequestId, GatewayErrors.Unavailable("presence is unavailable; retry shortly", 1000))
+                    : ServerFrames.Ok(answer.RequestId, answer.Snapshot.Json));
+                Become(Connected);
+                HandleWaiting();
+                break;
+            case InboundFrame frame:
+                Wait(frame);
+                break;
+            case HandshakeTimedOut:
+                break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    /// <summary>A close is queued: nothing more is answered; the actor stops when the socket is gone.</summary>
+    private void Closing(object message)
+    {
+        switch (message)
+        {
+            case InboundFrame:
+                _connection.FrameHandled();
+                break;
+            case PresenceAnswer:
+                _options.Admission.RequestEnded();
+                break;
+            case HelloReady or HandshakeTimedOut:
+                break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    private void OnLifecycle(object message)
+    {
+        switch (message)
+        {
             case SocketClosed:
                 Context.Stop(Self);
                 break;
@@ -104,26 +174,19 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
     }
 
-    private void OnFrame(InboundFrame frame)
+    private void Wait(InboundFrame frame) => (_waiting ??= new Queue<InboundFrame>()).Enqueue(frame);
+
+    /// <summary>Handles the frames that waited, in order, until one of them makes the actor wait again (or close).</summary>
+    private void HandleWaiting()
     {
-        switch (_phase)
+        while (_waiting is { Count: > 0 } waiting)
         {
-            case Phase.AwaitingConnect:
-                OnFirstFrame(frame);
-                break;
-            case Phase.Connecting when _pendingHandshakeFrames.Count >= Settings.MaxPendingHandshakeFrames:
-                GatewayMetrics.HandshakeFailed("too_many_pending_frames");
-                Close(WebSocketCloseStatus.PolicyViolation, "too many pending handshake frames");
-                break;
-            case Phase.Connecting:
-                _pendingHandshakeFrames.Add(frame);
-                break;
-            case Phase.Connected:
-                OnRequest(frame);
-                break;
-            case Phase.Closing:
-                break;
+            var waits = OnRequest(waiting.Dequeue());
+            _connection.FrameHandled();
+            if (waits)
+                return;
         }
+        _waiting = null;
     }
 
     private void OnFirstFrame(InboundFrame frame)
@@ -139,7 +202,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 Close(WebSocketCloseStatus.PolicyViolation, "invalid request frame");
                 break;
             case RequestFrame { Method: not "connect" } request:
-                Reject(request.Id, GatewayErrors.InvalidHandshake());
+                Reject(request.Id, new ConnectDecision.Reject(GatewayErrors.InvalidHandshake(), WebSocketCloseStatus.PolicyViolation, GatewayErrors.InvalidHandshake().Message));
                 break;
             case RequestFrame request:
                 Connect(request);
@@ -147,142 +210,118 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
     }
 
-    /// <summary>Checks a connect in the order the OpenClaw gateway does; the first failure answers and closes.</summary>
     private void Connect(RequestFrame request)
     {
         if (!ConnectParamsValidator.TryValidate(request.Params, out var parameters, out var invalid))
         {
-            Reject(request.Id, GatewayErrors.InvalidConnectParams(invalid!));
+            var error = GatewayErrors.InvalidConnectParams(invalid!);
+            Reject(request.Id, new ConnectDecision.Reject(error, WebSocketCloseStatus.PolicyViolation, error.Message));
             return;
         }
-        if (!ProtocolAccepted(parameters!))
+        int? retryAfterMs = _options.Admission.IsAuthRateLimited(Info.RemoteAddress, out var retryAfter) ? retryAfter : null;
+        switch (ConnectPolicy.Decide(parameters!, Info, Settings, retryAfterMs))
         {
-            Send(ServerFrames.Error(request.Id, GatewayErrors.ProtocolMismatch(parameters!.MinProtocol, parameters.MaxProtocol)));
-            GatewayMetrics.HandshakeFailed("protocol_mismatch");
-            Close(WebSocketCloseStatus.ProtocolError, "protocol mismatch");
-            return;
+            case ConnectDecision.Reject reject:
+                if (reject.AuthFailed)
+                    _options.Admission.AuthFailed(Info.RemoteAddress);
+                Reject(request.Id, reject);
+                break;
+            default:
+                Admit(request.Id, parameters!);
+                break;
         }
-        if (parameters!.Role is not ("operator" or ConnectedClient.NodeRole))
-        {
-            Reject(request.Id, GatewayErrors.InvalidRole());
-            return;
-        }
-        if (BrowserOriginPolicy.Refusal(_socket.Origin, parameters.Client.Id, Settings.AllowedOrigins) is { } originRefusal)
-        {
-            Reject(request.Id, GatewayErrors.OriginNotAllowed(originRefusal));
-            return;
-        }
-        if (Settings.Auth != AuthMode.None && _options.Admission.IsAuthRateLimited(_socket.RemoteAddress, out var retryAfterMs))
-        {
-            Reject(request.Id, GatewayErrors.AuthRateLimited(retryAfterMs));
-            return;
-        }
-        if (AuthFailure(parameters) is { } authFailure)
-        {
-            _options.Admission.AuthFailed(_socket.RemoteAddress);
-            Reject(request.Id, authFailure);
-            return;
-        }
-        Admit(request.Id, parameters);
     }
 
     private void Admit(string requestId, ConnectParams parameters)
     {
-        _client = new ConnectedClient
-        {
-            Connection = _socket.Id,
-            ClientId = parameters.Client.Id,
-            DisplayName = parameters.Client.DisplayName,
-            InstanceId = parameters.Client.InstanceId,
-            Version = parameters.Client.Version,
-            Platform = parameters.Client.Platform,
-            DeviceFamily = parameters.Client.DeviceFamily,
-            ModelIdentifier = parameters.Client.ModelIdentifier,
-            Mode = parameters.Client.Mode,
-            Role = parameters.Role,
-            DeviceId = parameters.Device?.Id,
-            Scopes = parameters.Scopes,
-            RemoteAddress = _socket.RemoteAddress,
-        };
-        _readsPresence = !_client.IsNode && Scopes.Satisfies(parameters.Scopes, Scopes.Read);
-        var tracked = _client.IsTracked(_options.UntrackedModes);
+        var client = ClientOf(parameters);
+        _client = client;
+        var tracked = client.IsTracked(_options.UntrackedModes);
         if (tracked)
         {
-            // The row is written before hello-ok, so the client's own snapshot already shows it.
-            _options.Board.Tell(_manager, new PresenceCommands.Upsert(_client.Key, _client.ToUpdate(), _socket.Id));
-            Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionTracked(_socket.Id, _client.Key, _client.DisconnectReason));
-        }
-        _phase = Phase.Connecting;
-        if (_options.Board.TryRead(Now, out var snapshot))
-        {
-            OnHelloReady(new HelloReady(requestId, tracked, snapshot));
-            return;
+            // The row is written before the list is asked for, so the client's own hello-ok already shows it.
+            _manager.Tell(new PresenceCommands.Upsert(client.Key, client.ToUpdate(), Info.Id));
+            Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionTracked(Info.Id, client.Key, client.DisconnectReason));
         }
         _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
             .PipeTo(Self, success: response => new HelloReady(requestId, tracked, response.Snapshot), failure: _ => new HelloReady(requestId, tracked, null));
+        Become(Connecting);
     }
 
     private void OnHelloReady(HelloReady ready)
     {
-        if (_phase != Phase.Connecting)
-            return;
         if (ready.Snapshot is null)
         {
-            Send(ServerFrames.Error(ready.RequestId, GatewayErrors.Unavailable("gateway busy; retry shortly", 1000)));
+            _connection.Send(ServerFrames.Error(ready.RequestId, GatewayErrors.Unavailable("gateway busy; retry shortly", 1000)));
             GatewayMetrics.HandshakeFailed("unavailable");
             Close(CloseCodes.TryAgainLater, "gateway busy");
             return;
         }
+        var client = _client!;
+        var readsPresence = ReadsPresence(client);
         var hello = new HelloOk(
             _options.ServerVersion,
-            _socket.Id.Value,
-            _client!.Role,
-            _client.Scopes,
+            Info.Id.Value,
+            client.Role,
+            client.Scopes,
             ready.Snapshot.StateVersion,
             Now,
             Now - _options.StartedAt,
             Settings.MaxPayload,
             Settings.MaxBufferedBytes,
             (long)Settings.TickInterval.TotalMilliseconds);
-        Send(ServerFrames.HelloOk(ready.RequestId, hello, _readsPresence ? ready.Snapshot.Json : ServerFrames.EmptyPresence));
-        _socket.HandshakeCompleted(Settings.MaxPayload);
-        _phase = Phase.Connected;
+        _connection.Send(ServerFrames.HelloOk(ready.RequestId, hello, readsPresence ? ready.Snapshot.Json : ServerFrames.EmptyPresence));
+        _connection.HandshakeCompleted(Settings.MaxPayload);
         GatewayMetrics.HandshakeSucceeded();
-        Timers.Cancel(HandshakeTimer);
-        Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionAuthenticated(_socket.Id, _readsPresence, ready.Tracked, ready.Snapshot.StateVersion));
-        _requests = new PresenceRequests(_manager, _options, MayWrite: !_client.IsNode && Scopes.Satisfies(_client.Scopes, Scopes.Admin), MayRead: _readsPresence);
-        foreach (var frame in _pendingHandshakeFrames)
-            OnFrame(frame);
-        _pendingHandshakeFrames.Clear();
-        // Only now: a frame the read loop answered earlier could overtake the ones replayed above.
-        _socket.AnswerOnReadLoop(_requests);
+        Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionAuthenticated(Info.Id, readsPresence, ready.Tracked, ready.Snapshot.StateVersion));
+        Become(Connected);
+        HandleWaiting();
     }
 
-    private void OnRequest(InboundFrame frame)
+    private ConnectedClient ClientOf(ConnectParams parameters) => new()
+    {
+        Connection = Info.Id,
+        ClientId = parameters.Client.Id,
+        DisplayName = parameters.Client.DisplayName,
+        InstanceId = parameters.Client.InstanceId,
+        Version = parameters.Client.Version,
+        Platform = parameters.Client.Platform,
+        DeviceFamily = parameters.Client.DeviceFamily,
+        ModelIdentifier = parameters.Client.ModelIdentifier,
+        Mode = parameters.Client.Mode,
+        Role = parameters.Role,
+        DeviceId = parameters.Device?.Id,
+        Scopes = parameters.Scopes,
+        RemoteAddress = Info.RemoteAddress,
+    };
+
+    private static bool ReadsPresence(ConnectedClient client) => !client.IsNode && Scopes.Satisfies(client.Scopes, Scopes.Read);
+
+    /// <summary>Handles one request; true when the actor now waits for the manager, so the next frame waits too.</summary>
+    private bool OnRequest(InboundFrame frame)
     {
         switch (frame)
         {
-            case MalformedJsonFrame:
-                // Ignored after hello, as the OpenClaw gateway does.
-                break;
             case InvalidFrame invalid:
-                Send(ServerFrames.Error(invalid));
-                break;
+                _connection.Send(ServerFrames.Error(invalid));
+                return false;
             case RequestFrame request:
-                OnMethod(request);
-                break;
+                return OnMethod(request);
+            default:
+                // Malformed JSON is ignored after hello, as the OpenClaw gateway does.
+                return false;
         }
     }
 
-    private void OnMethod(RequestFrame request)
+    private bool OnMethod(RequestFrame request)
     {
         switch (request.Method)
         {
             case "connect":
-                Send(ServerFrames.Error(request.Id, GatewayErrors.ConnectOnlyFirst()));
+                _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.ConnectOnlyFirst()));
                 break;
             case "health":
-                Send(ServerFrames.Ok(request.Id, writer =>
+                _connection.Send(ServerFrames.Ok(request.Id, writer =>
                 {
                     writer.WriteStartObject();
                     ServerFrames.WriteHealth(writer, Now, Now - _options.StartedAt);
@@ -290,117 +329,90 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
                 }));
                 break;
             case "system-presence":
-                if (!Authorized(request, Scopes.Read))
-                    break;
-                if (_requests!.TryAnswerPresence(request) is { } answer)
-                    Send(answer);
-                else if (TryStartRequest(request))
-                {
-                    _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
-                        .PipeTo(Self, success: response => new PresenceAnswer(request.Id, response.Snapshot), failure: _ => new PresenceAnswer(request.Id, null));
-                }
-                break;
+                return Authorized(request, Scopes.Read) && AskForPresence(request.Id);
             case "system-event":
                 if (Authorized(request, Scopes.Admin))
-                    Send(_requests!.AcceptBeacon(request));
+                    AcceptBeacon(request);
                 break;
             case "status" or "config.get":
                 if (Authorized(request, Scopes.Read))
-                    Send(ServerFrames.Ok(request.Id, EmptyObject));
+                    _connection.Send(ServerFrames.Ok(request.Id, EmptyObject));
                 break;
             case var method when DeviceMethods.RequiredScope(method) is { } scope:
                 if (Authorized(request, scope))
-                    Send(DeviceMethods.Answer(method, request.Params, Now, out var payload) is { } refusal ? ServerFrames.Error(request.Id, refusal) : ServerFrames.Ok(request.Id, payload));
+                    _connection.Send(DeviceMethods.Answer(method, request.Params, Now, out var payload) is { } refusal ? ServerFrames.Error(request.Id, refusal) : ServerFrames.Ok(request.Id, payload));
                 break;
             default:
-                Send(ServerFrames.Error(request.Id, GatewayErrors.UnknownMethod(request.Method)));
+                _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.UnknownMethod(request.Method)));
                 break;
         }
-    }
-
-    private static readonly ReadOnlyMemory<byte> EmptyObject = "{}"u8.ToArray();
-
-    /// <summary>Bounds the reads awaiting the manager, per connection and overall; a request beyond them is told to retry.</summary>
-    private bool TryStartRequest(RequestFrame request)
-    {
-        if (_socket.ReadsAwaitingManager < _options.Gateway.Limits.MaxRequestsInFlightPerConnection && _options.Admission.TryStartRequest())
-        {
-            _socket.ReadStarted();
-            return true;
-        }
-        Send(ServerFrames.Error(request.Id, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
         return false;
     }
 
-    private void EndRequest()
+    /// <summary>The reply never waits for the presence fan-out; a later read still sees the beacon, since the manager gets both from this actor, in order.</summary>
+    private void AcceptBeacon(RequestFrame request)
     {
-        _options.Admission.RequestEnded();
-        _socket.ReadEnded();
+        if (!SystemEventValidator.TryValidate(request.Params, out var beacon, out var invalid))
+        {
+            _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.InvalidSystemEventParams(invalid!)));
+            return;
+        }
+        var (key, update) = beacon!.Resolve();
+        _manager.Tell(new PresenceCommands.Upsert(key, update));
+        GatewayMetrics.BeaconAccepted();
+        _connection.Send(ServerFrames.Ok(request.Id, BeaconAccepted));
+    }
+
+    /// <summary>Asks the manager for the list; true when the actor now waits for it. Past the gateway-wide bound on reads in flight the client is told to retry.</summary>
+    private bool AskForPresence(string requestId)
+    {
+        if (!_options.Admission.TryStartRequest())
+        {
+            _connection.Send(ServerFrames.Error(requestId, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
+            return false;
+        }
+        _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
+            .PipeTo(Self, success: response => new PresenceAnswer(requestId, response.Snapshot), failure: _ => new PresenceAnswer(requestId, null));
+        Become(AwaitingManager);
+        return true;
     }
 
     /// <summary>Operators with the scope may call; anyone else gets an error (and a node that keeps trying is closed).</summary>
     private bool Authorized(RequestFrame request, string scope)
     {
-        if (_client!.IsNode)
+        var client = _client!;
+        if (client.IsNode)
         {
-            Send(ServerFrames.Error(request.Id, GatewayErrors.UnauthorizedRole(_client.Role)));
+            _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.UnauthorizedRole(client.Role)));
             if (++_unauthorizedRoleCalls > MaxUnauthorizedRoleCalls)
                 Close(WebSocketCloseStatus.PolicyViolation, "repeated unauthorized calls");
             return false;
         }
         _unauthorizedRoleCalls = 0;
-        if (Scopes.Satisfies(_client.Scopes, scope))
+        if (Scopes.Satisfies(client.Scopes, scope))
             return true;
-        Send(ServerFrames.Error(request.Id, GatewayErrors.MissingScope(scope)));
+        _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.MissingScope(scope)));
         return false;
     }
 
-    /// <summary>Protocol 4, plus the probe window (3..4) and the node N-1 window (3).</summary>
-    private static bool ProtocolAccepted(ConnectParams parameters)
+    private void Reject(string requestId, ConnectDecision.Reject reject)
     {
-        var (min, max) = (parameters.MinProtocol, parameters.MaxProtocol);
-        if (min <= ProtocolVersions.Current && ProtocolVersions.Current <= max)
-            return true;
-        if (parameters.Client.Mode == "probe" && max >= ProtocolVersions.MinimumProbe && min <= ProtocolVersions.Current)
-            return true;
-        return parameters.Role == ConnectedClient.NodeRole && parameters.Client.Mode == "node"
-            && min <= ProtocolVersions.PreviousNode && ProtocolVersions.PreviousNode <= max;
-    }
-
-    private GatewayError? AuthFailure(ConnectParams parameters)
-    {
-        if (Settings.Auth == AuthMode.None)
-            return null;
-        var (token, password) = (parameters.Auth?.Token, parameters.Auth?.Password);
-        if (string.IsNullOrEmpty(token) && string.IsNullOrEmpty(password))
-            return GatewayErrors.DeviceIdentityRequired();
-        // Both fields are checked every time (no short circuit), so timing does not tell which one held the secret.
-        var matched = Settings.Secret!.Matches(token) | Settings.Secret.Matches(password);
-        if (matched)
-            return null;
-        return Settings.Auth == AuthMode.Token ? GatewayErrors.TokenMismatch() : GatewayErrors.PasswordMismatch();
-    }
-
-    private void Reject(string requestId, GatewayError error)
-    {
-        GatewayMetrics.HandshakeFailed(error);
-        Send(ServerFrames.Error(requestId, error));
-        Close(WebSocketCloseStatus.PolicyViolation, error.Message);
-    }
-
-    private void Send(OutboundFrame frame)
-    {
-        if (_phase != Phase.Closing)
-            _socket.Send(frame);
+        if (reject.MetricReason is { } reason)
+            GatewayMetrics.HandshakeFailed(reason);
+        else
+            GatewayMetrics.HandshakeFailed(reject.Error);
+        _connection.Send(ServerFrames.Error(requestId, reject.Error));
+        Close(reject.Close, reject.CloseReason);
     }
 
     private void Close(WebSocketCloseStatus status, string reason)
     {
-        if (_phase == Phase.Closing)
-            return;
-        _phase = Phase.Closing;
-        _log.Debug("Closing connection {0}: {1} {2}", _socket.Id, (int)status, reason);
-        _socket.Close(status, reason);
+        Context.GetLogger().Debug("Closing connection {0}: {1} {2}", Info.Id, (int)status, reason);
+        _connection.Close(status, reason);
+        // Frames that waited are dropped unanswered: after a close the client gets nothing more.
+        for (; _waiting is { Count: > 0 } waiting; waiting.Dequeue())
+            _connection.FrameHandled();
+        Become(Closing);
     }
 
     /// <summary>The socket is gone: the actor stops, and its parent reports the disconnect.</summary>
@@ -413,7 +425,8 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         }
     }
 
-    private sealed class HandshakeTimedOut : INotInfluenceReceiveTimeout, IDeadLetterSuppression
+    /// <summary>Sent by the supervisor's handshake sweep when the connection has not finished its connect in time.</summary>
+    internal sealed class HandshakeTimedOut : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
         public static readonly HandshakeTimedOut Instance = new();
 
@@ -427,15 +440,10 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
     private sealed record PresenceAnswer(string RequestId, PresenceSnapshot? Snapshot);
 }
 
-/// <summary>
-/// What every connection of this gateway shares; among it the presence manager's published list
-/// (read instead of asking while it is current) and the actor system's clock for the read loop, which is outside the actors.
-/// </summary>
+/// <summary>What every connection of this gateway shares.</summary>
 internal sealed record ConnectionOptions(
     GatewaySettings Gateway,
     Admission Admission,
-    PresenceBoard Board,
-    ITimeProvider Clock,
     IReadOnlySet<string> UntrackedModes,
     TimeSpan AskTimeout,
     string ServerVersion,

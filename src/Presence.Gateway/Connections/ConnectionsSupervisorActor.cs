@@ -13,11 +13,20 @@ namespace Presence.Gateway.Connections;
 /// crashed connection is reported to the PresenceManager as a disconnect), and
 /// it does the fan-out: each presence list, tick and shutdown is built once and
 /// offered straight to every socket's outbox, not through each child's mailbox.
+/// Its sweeps stand in for per-connection timers: one finds the handshakes past
+/// their deadline, one pings every authenticated socket and renews the rows of
+/// those that answered the previous ping.
 /// </summary>
 internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
 {
     private const string TickTimer = "tick";
     private const string KeepAliveTimer = "keepalive";
+    private const string HandshakeTimer = "handshake";
+
+    /// <summary>A connection is told it timed out within a tenth of the timeout after its deadline, and within a second.</summary>
+    private const int HandshakeSweepsPerTimeout = 10;
+
+    private static readonly TimeSpan LongestHandshakeSweep = TimeSpan.FromSeconds(1);
 
     private readonly IActorRef _manager;
     private readonly ConnectionOptions _options;
@@ -45,6 +54,8 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         _manager.Tell(new PresenceCommands.Subscribe(Self));
         Timers.StartPeriodicTimer(TickTimer, TickDue.Instance, _options.Gateway.TickInterval);
         Timers.StartPeriodicTimer(KeepAliveTimer, KeepAliveDue.Instance, _options.Gateway.PingInterval);
+        var handshakeSweep = _options.Gateway.HandshakeTimeout / HandshakeSweepsPerTimeout;
+        Timers.StartPeriodicTimer(HandshakeTimer, HandshakeSweepDue.Instance, handshakeSweep < LongestHandshakeSweep ? handshakeSweep : LongestHandshakeSweep);
     }
 
     protected override void OnReceive(object message)
@@ -52,7 +63,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         switch (message)
         {
             case Accept accept:
-                OnAccept(accept.Socket);
+                OnAccept(accept);
                 break;
             case ConnectionTracked tracked when _connections.TryGetValue(tracked.Id, out var connection):
                 connection.Key = tracked.Key;
@@ -67,14 +78,22 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
             case TickDue:
                 var tick = ServerFrames.Tick(Context.System.Scheduler.Now.ToUnixTimeMilliseconds());
                 foreach (var connection in _connections.Values.Where(c => c.Authenticated))
-                    connection.Socket.Send(tick);
+                    connection.Client.Send(tick);
                 break;
             case KeepAliveDue:
-                // A socket still open now has answered the previous ping in time (see GatewayApp), so its row is renewed.
+                // A socket that answered the previous ping is alive and its row is renewed; one that did not is dropped.
                 foreach (var (id, connection) in _connections)
                 {
-                    if (connection.Key is { } key)
+                    if (connection.Authenticated && connection.Client.Ping() && connection.Key is { } key)
                         _manager.Tell(new PresenceCommands.Touch(key, id));
+                }
+                break;
+            case HandshakeSweepDue:
+                var deadline = Context.System.Scheduler.Now - _options.Gateway.HandshakeTimeout;
+                foreach (var connection in _connections.Values)
+                {
+                    if (!connection.Authenticated && connection.AcceptedAt <= deadline)
+                        connection.Actor.Tell(ConnectionActor.HandshakeTimedOut.Instance);
                 }
                 break;
             case ConnectionClosed closed:
@@ -92,20 +111,22 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         }
     }
 
-    private void OnAccept(GatewaySocket socket)
+    private void OnAccept(Accept accept)
     {
+        var client = accept.Connection;
         if (_stopping)
         {
-            socket.Close(CloseCodes.ServiceRestart, "service restart");
+            client.Close(CloseCodes.ServiceRestart, "service restart");
             // No actor will run this connection; attaching nobody lets its loops send the close and end.
-            socket.Attach(ActorRefs.Nobody);
+            accept.Attach(ActorRefs.Nobody);
             return;
         }
-        var child = Context.ActorOf(ConnectionActor.Props(socket, _manager, _options), $"conn-{socket.Id}");
-        Context.WatchWith(child, new ConnectionClosed(socket.Id));
-        _connections[socket.Id] = new Connection(socket);
+        var id = client.Info.Id;
+        var child = Context.ActorOf(ConnectionActor.Props(client, _manager, _options), $"conn-{id}");
+        Context.WatchWith(child, new ConnectionClosed(id));
+        _connections[id] = new Connection(client, child, Context.System.Scheduler.Now);
         GatewayMetrics.ConnectionOpened();
-        socket.Attach(child);
+        accept.Attach(child);
     }
 
     private void OnAuthenticated(Connection connection, ConnectionAuthenticated authenticated)
@@ -116,7 +137,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         if (authenticated.ReadsPresence && _latestPresence is { } latest
             && (latest.Version > authenticated.HelloVersion || (authenticated.Tracked && latest.Version == authenticated.HelloVersion)))
         {
-            connection.Socket.Outbox.OfferPresence(latest.Frame);
+            connection.Client.OfferPresence(latest.Frame);
         }
     }
 
@@ -127,7 +148,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         foreach (var connection in _connections.Values)
         {
             if (connection.ReadsPresence)
-                connection.Socket.Outbox.OfferPresence(frame);
+                connection.Client.OfferPresence(frame);
         }
     }
 
@@ -137,9 +158,9 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
             return;
         GatewayMetrics.ConnectionClosed();
         if (connection.Key is { } key)
-            _options.Board.Tell(_manager, new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
+            _manager.Tell(new PresenceCommands.MarkDisconnected(key, id, connection.DisconnectReason!));
         // Normally the socket is already closed; after a crash of its actor this closes it.
-        connection.Socket.Close(WebSocketCloseStatus.InternalServerError, "gateway message handler unavailable");
+        connection.Client.Close(WebSocketCloseStatus.InternalServerError, "gateway message handler unavailable");
     }
 
     private void OnShutdown()
@@ -149,13 +170,23 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         foreach (var connection in _connections.Values)
         {
             if (connection.Authenticated)
-                connection.Socket.Send(ServerFrames.Shutdown);
-            connection.Socket.Close(CloseCodes.ServiceRestart, "service restart");
+                connection.Client.Send(ServerFrames.Shutdown);
+            connection.Client.Close(CloseCodes.ServiceRestart, "service restart");
         }
     }
 
-    /// <summary>Hands a freshly upgraded socket to the supervisor, which creates its actor.</summary>
-    public sealed record Accept(GatewaySocket Socket);
+    /// <summary>Hands a freshly upgraded socket to the supervisor, which creates its actor and tells the socket which one it is.</summary>
+    public sealed class Accept(IClientConnection connection)
+    {
+        private readonly TaskCompletionSource<IActorRef> _actor = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public IClientConnection Connection { get; } = connection;
+
+        /// <summary>The connection's actor, once the supervisor has created it (<see cref="ActorRefs.Nobody"/> while the gateway stops).</summary>
+        public Task<IActorRef> Actor => _actor.Task;
+
+        internal void Attach(IActorRef actor) => _actor.TrySetResult(actor);
+    }
 
     /// <summary>Sent by a connection whose row it owns, so that its close is reported even if it crashes.</summary>
     public sealed record ConnectionTracked(ConnectionId Id, PresenceKey Key, string DisconnectReason);
@@ -193,9 +224,20 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         }
     }
 
-    private sealed class Connection(GatewaySocket socket)
+    private sealed class HandshakeSweepDue : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
-        public GatewaySocket Socket { get; } = socket;
+        public static readonly HandshakeSweepDue Instance = new();
+
+        private HandshakeSweepDue()
+        {
+        }
+    }
+
+    private sealed class Connection(IClientConnection client, IActorRef actor, DateTimeOffset acceptedAt)
+    {
+        public IClientConnection Client { get; } = client;
+        public IActorRef Actor { get; } = actor;
+        public DateTimeOffset AcceptedAt { get; } = acceptedAt;
         public PresenceKey? Key { get; set; }
         public string? DisconnectReason { get; set; }
         public bool Authenticated { get; set; }

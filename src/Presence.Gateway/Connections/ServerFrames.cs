@@ -7,7 +7,7 @@ using Presence.Gateway.Protocol;
 
 namespace Presence.Gateway.Connections;
 
-/// <summary>Builds the frames the gateway sends, as UTF-8 bytes ready for an <see cref="Outbox"/>.</summary>
+/// <summary>Builds the frames the gateway sends, as UTF-8 bytes ready for an <see cref="Transport.Outbox"/>.</summary>
 internal static class ServerFrames
 {
     /// <summary>The health counter of <c>stateVersion</c>; this gateway publishes no health changes.</summary>

@@ -1,0 +1,74 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Presence.Actors.Domain;
+using Presence.Gateway.Auth;
+using Presence.Gateway.Connections;
+
+namespace Presence.Gateway.Transport;
+
+/// <summary>
+/// Kestrel connection middleware in front of the HTTP server: a connection whose first request is a
+/// WebSocket upgrade on <c>/</c> is answered here and becomes a <see cref="WebSocketConnection"/> on the
+/// connection's own pipes, with no HTTP request, WebSocket or timer objects kept for it. Every other
+/// connection is handed to the HTTP server with its bytes unread.
+/// </summary>
+internal sealed class WebSocketListener(GatewaySettings settings, Admission admission, IServiceProvider services)
+{
+    private IActorRef? _supervisor;
+
+    public async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
+    {
+        var input = context.Transport.Input;
+        while (true)
+        {
+            var result = await input.ReadAsync(context.ConnectionClosed).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var status = WebSocketHandshake.TryRead(buffer, out var end, out var request, out var refusal);
+            if (status == WebSocketHandshake.Status.NeedMoreData && !result.IsCompleted && !result.IsCanceled)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+            if (status is WebSocketHandshake.Status.NotWebSocket or WebSocketHandshake.Status.NeedMoreData)
+            {
+                // Nothing consumed: the HTTP server reads the request from its first byte.
+                input.AdvanceTo(buffer.Start);
+                await next(context).ConfigureAwait(false);
+                return;
+            }
+            input.AdvanceTo(end);
+            if (refusal is not null)
+            {
+                await context.Transport.Output.WriteAsync(WebSocketHandshake.Refuse(refusal), context.ConnectionClosed).ConfigureAwait(false);
+                return;
+            }
+            await AcceptAsync(context, request!).ConfigureAwait(false);
+            return;
+        }
+    }
+
+    private async Task AcceptAsync(ConnectionContext context, UpgradeRequest request)
+    {
+        var remoteAddress = (context.RemoteEndPoint as IPEndPoint)?.Address;
+        using var ticket = admission.TryAdmit(remoteAddress, out var refusal);
+        if (ticket is null)
+        {
+            // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
+            var busy = new WebSocketHandshake.Refusal(503, "Service Unavailable", refusal, "Retry-After: 1\r\n");
+            await context.Transport.Output.WriteAsync(WebSocketHandshake.Refuse(busy), context.ConnectionClosed).ConfigureAwait(false);
+            return;
+        }
+        var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
+        await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
+
+        var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
+        var info = new PeerInfo(ConnectionId.New(), remoteAddress, request.Origin, $"{scheme}://{request.Host}", BrowserOrigin.IsLocalClient(remoteAddress, request.Proxied));
+        var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
+        var attached = new ConnectionsSupervisorActor.Accept(connection);
+        supervisor.Tell(attached);
+        await connection.RunAsync(await attached.Actor.ConfigureAwait(false)).ConfigureAwait(false);
+    }
+}
