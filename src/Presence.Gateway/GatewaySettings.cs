@@ -25,6 +25,7 @@ public sealed record GatewaySettings
         ["--tick-interval"] = "gateway.tick-interval",
         ["--ping-interval"] = "gateway.ping-interval",
         ["--handshake-timeout"] = "gateway.handshake-timeout",
+        ["--allowed-origin"] = "gateway.allowed-origins",
         ["--cluster"] = "presence.cluster.enabled",
         ["--cluster-port"] = "presence.cluster.port",
         ["--seed"] = "presence.cluster.seeds",
@@ -34,7 +35,7 @@ public sealed record GatewaySettings
     private static readonly ImmutableHashSet<string> Flags = ["--cluster"];
 
     /// <summary>Options that may be given more than once; they set a list.</summary>
-    private static readonly ImmutableHashSet<string> Repeatable = ["--seed"];
+    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--allowed-origin"];
 
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 

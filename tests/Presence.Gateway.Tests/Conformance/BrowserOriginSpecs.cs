@@ -65,4 +65,13 @@ public sealed class BrowserOriginSpecs
 
         await page.HandshakeAsync(ControlUi());
     }
+
+    [Fact]
+    public async Task Should_admit_a_page_from_an_origin_given_on_the_command_line()
+    {
+        await using var gateway = await TestGateway.StartAsync("", "--allowed-origin", "https://ops.example", "--allowed-origin", "http://192.0.2.5:5173");
+        await using var page = await gateway.ConnectAsync(origin: "http://192.0.2.5:5173", headers: new Dictionary<string, string> { ["X-Forwarded-For"] = "192.0.2.5" });
+
+        await page.HandshakeAsync(ControlUi());
+    }
 }
