@@ -30,6 +30,21 @@ if ! command -v chromium >/dev/null; then
     || echo "chromium could not be installed; the browser tests will fail"
 fi
 
+# The Control UI browser test serves OpenClaw's own web app from the openclaw package, pinned by tests/control-ui's
+# lock file. Only its static dist/control-ui is used, so the lock holds the package alone (see tests/control-ui/README.md).
+# npm ci wipes node_modules every time; the stamp makes a second run instant.
+control_ui_stamp=tests/control-ui/node_modules/.control-ui-lock.sha256
+control_ui_lock=$(sha256sum tests/control-ui/package-lock.json | cut -d' ' -f1)
+if [ ! -f tests/control-ui/node_modules/openclaw/dist/control-ui/index.html ] \
+    || [ "$(cat "$control_ui_stamp" 2>/dev/null)" != "$control_ui_lock" ]; then
+  note "install the OpenClaw Control UI (tests/control-ui)"
+  if (cd tests/control-ui && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    echo "$control_ui_lock" > "$control_ui_stamp"
+  else
+    echo "the Control UI could not be installed; its browser test will fail"
+  fi
+fi
+
 note "restore and build (Release)"
 if ! dotnet build Presence.Actors.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"

@@ -27,6 +27,7 @@ public sealed record GatewaySettings
         ["--tick-interval"] = "gateway.tick-interval",
         ["--ping-interval"] = "gateway.ping-interval",
         ["--handshake-timeout"] = "gateway.handshake-timeout",
+        ["--allowed-origin"] = "gateway.allowed-origins",
         ["--cluster"] = "presence.cluster.enabled",
         ["--cluster-port"] = "presence.cluster.port",
         ["--seed"] = "presence.cluster.seeds",
@@ -41,7 +42,7 @@ public sealed record GatewaySettings
     private static readonly ImmutableHashSet<string> Flags = ["--cluster", "--tls-auto"];
 
     /// <summary>Options that may be given more than once; they set a list.</summary>
-    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--trusted-proxy"];
+    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--trusted-proxy", "--allowed-origin"];
 
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 
@@ -134,7 +135,7 @@ public sealed record GatewaySettings
             BindAddress = bind,
             Auth = auth,
             Secret = auth == AuthMode.None ? null : new SharedSecret(secret),
-            AllowedOrigins = [.. config.GetStringList("gateway.allowed-origins")],
+            AllowedOrigins = [.. HoconDefaults.StringList(config, "gateway.allowed-origins")],
             TickInterval = Duration(config, "gateway.tick-interval"),
             PingInterval = Duration(config, "gateway.ping-interval"),
             HandshakeTimeout = Duration(config, "gateway.handshake-timeout"),

@@ -27,9 +27,6 @@ internal abstract record ConnectDecision
 /// </summary>
 internal static class ConnectPolicy
 {
-    /// <summary>Browser clients, which must connect from an allowed origin.</summary>
-    private static readonly HashSet<string> BrowserClientIds = ["openclaw-control-ui", "openclaw-browser-copilot", "webchat-ui", "webchat"];
-
     /// <summary>The first rule <paramref name="parameters"/> breaks decides; <paramref name="authRetryAfterMs"/> is set when the address has used up its failed logins.</summary>
     public static ConnectDecision Decide(ConnectParams parameters, PeerInfo connection, GatewaySettings settings, int? authRetryAfterMs)
     {
@@ -40,8 +37,8 @@ internal static class ConnectPolicy
         }
         if (parameters.Role is not ("operator" or ConnectedClient.NodeRole))
             return Reject(GatewayErrors.InvalidRole());
-        if (!OriginAllowed(parameters.Client.Id, connection, settings))
-            return Reject(GatewayErrors.OriginNotAllowed());
+        if (BrowserOriginPolicy.Refusal(connection.Browser, parameters.Client.Id, settings.AllowedOrigins) is { } originRefusal)
+            return Reject(GatewayErrors.OriginNotAllowed(originRefusal));
         if (settings.Auth == AuthMode.None)
             return ConnectDecision.Admit.Instance;
         if (authRetryAfterMs is { } retryAfterMs)
@@ -63,15 +60,6 @@ internal static class ConnectPolicy
             return true;
         return parameters.Role == ConnectedClient.NodeRole && parameters.Client.Mode == "node"
             && min <= ProtocolVersions.PreviousNode && ProtocolVersions.PreviousNode <= max;
-    }
-
-    /// <summary>A browser may connect only from the gateway's own origin or a configured one; browser clients must say where they come from.</summary>
-    private static bool OriginAllowed(string clientId, PeerInfo connection, GatewaySettings settings)
-    {
-        if (connection.Origin is null)
-            return !BrowserClientIds.Contains(clientId);
-        return string.Equals(connection.Origin, connection.OwnOrigin, StringComparison.OrdinalIgnoreCase)
-            || settings.AllowedOrigins.Contains(connection.Origin, StringComparer.OrdinalIgnoreCase);
     }
 
     private static GatewayError? AuthFailure(ConnectParams parameters, GatewaySettings settings)

@@ -338,6 +338,10 @@ internal sealed class ConnectionActor : UntypedActor
                 if (Authorized(request, Scopes.Read))
                     _connection.Send(ServerFrames.Ok(request.Id, EmptyObject));
                 break;
+            case var method when DeviceMethods.RequiredScope(method) is { } scope:
+                if (Authorized(request, scope))
+                    _connection.Send(DeviceMethods.Answer(method, request.Params, Now, out var payload) is { } refusal ? ServerFrames.Error(request.Id, refusal) : ServerFrames.Ok(request.Id, payload));
+                break;
             default:
                 _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.UnknownMethod(request.Method)));
                 break;

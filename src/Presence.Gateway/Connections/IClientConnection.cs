@@ -6,9 +6,13 @@ namespace Presence.Gateway.Connections;
 
 /// <summary>
 /// Who is on the other end of a connection, as its opening handshake told: <c>Origin</c> is the upgrade's
-/// Origin header (sent by browsers only), <c>OwnOrigin</c> the origin of the gateway's own pages as the browser sees it.
+/// Origin header (sent by browsers only), <c>OwnOrigin</c> the origin of the gateway's own pages as the browser sees it,
+/// <c>FromLocalClient</c> whether the upgrade came straight from this machine (<see cref="Auth.BrowserOrigin.IsLocalClient"/>).
 /// </summary>
-internal sealed record PeerInfo(ConnectionId Id, IPAddress? RemoteAddress, string? Origin, string OwnOrigin);
+internal sealed record PeerInfo(ConnectionId Id, IPAddress? RemoteAddress, string? Origin, string OwnOrigin, bool FromLocalClient = false)
+{
+    public Auth.BrowserOrigin Browser => new(Origin, OwnOrigin, FromLocalClient);
+}
 
 /// <summary>
 /// A client connection as its <see cref="ConnectionActor"/> and the supervisor's fan-out see it: where

@@ -54,6 +54,13 @@ internal static class GatewayErrors
     /// </summary>
     public static GatewayError InvalidSystemEventParams(string message) => InvalidRequest(message);
 
+    /// <summary><paramref name="message"/> is the validator's full text (<c>invalid device.pair.list params: …</c>).</summary>
+    public static GatewayError InvalidMethodParams(string message) => InvalidRequest(message);
+
+    /// <summary><c>exec.approvals.set</c>: there is nothing to approve on a gateway that runs no commands.</summary>
+    public static GatewayError ExecApprovalsNotEditable() =>
+        InvalidRequest("exec approvals cannot be changed: this gateway runs no commands");
+
     public static GatewayError ProtocolMismatch(int clientMinProtocol, int clientMaxProtocol) =>
         new(ErrorCodes.InvalidRequest, "protocol mismatch", new JsonObject
         {
@@ -66,12 +73,15 @@ internal static class GatewayErrors
 
     public static GatewayError InvalidRole() => InvalidRoleError;
 
-    /// <summary>Browser clients (Control UI, webchat) whose <c>Origin</c> is missing or not allowed.</summary>
-    public static GatewayError OriginNotAllowed() =>
+    /// <summary>
+    /// A browser page whose <c>Origin</c> is missing or not allowed; <paramref name="reason"/> says which
+    /// (<c>origin missing or invalid</c>, <c>origin not allowed</c>), as the OpenClaw gateway's details do.
+    /// </summary>
+    public static GatewayError OriginNotAllowed(string reason) =>
         new(
             ErrorCodes.InvalidRequest,
             "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
-            new JsonObject { ["code"] = "CONTROL_UI_ORIGIN_NOT_ALLOWED", ["reason"] = "origin missing or invalid" });
+            new JsonObject { ["code"] = "CONTROL_UI_ORIGIN_NOT_ALLOWED", ["reason"] = reason });
 
     /// <summary>
     /// A wrong shared secret in token mode, whichever field carried it: the real gateway answers a

@@ -1,11 +1,15 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Presence.Gateway.Auth;
 
 namespace Presence.Gateway.Transport;
 
-/// <summary>What a client's opening handshake asked for, with the headers the gateway reads.</summary>
-internal sealed record UpgradeRequest(string Key, string? Origin, string? Host, string? ForwardedFor, string? Forwarded, string? ForwardedProto);
+/// <summary>
+/// What a client's opening handshake asked for, with the headers the gateway reads; <c>Proxied</c>: a proxy header
+/// (<c>Forwarded</c>, <c>X-Forwarded-*</c>, <c>X-Real-IP</c>) came with it.
+/// </summary>
+internal sealed record UpgradeRequest(string Key, string? Origin, string? Host, string? ForwardedFor, string? Forwarded, string? ForwardedProto, bool Proxied = false);
 
 /// <summary>
 /// The opening handshake of RFC 6455 §4.2, read straight from a connection's first bytes, so that a
@@ -57,6 +61,7 @@ internal static class WebSocketHandshake
             return Status.NotWebSocket;
 
         string? upgrade = null, connection = null, key = null, version = null, origin = null, host = null, forwardedFor = null, forwarded = null, forwardedProto = null;
+        var proxied = false;
         foreach (var line in lines.AsSpan(1))
         {
             var colon = line.IndexOf(':');
@@ -64,6 +69,7 @@ internal static class WebSocketHandshake
                 return Status.NotWebSocket;
             var name = line[..colon];
             var value = line[(colon + 1)..].Trim();
+            proxied |= BrowserOrigin.IsProxyHeader(name);
             switch (name.ToLowerInvariant())
             {
                 case "upgrade": upgrade = value; break;
@@ -83,7 +89,7 @@ internal static class WebSocketHandshake
         refusal = Check(connection, key, version, host);
         if (refusal is not null)
             return Status.Refused;
-        request = new UpgradeRequest(key!, origin, host, forwardedFor, forwarded, forwardedProto);
+        request = new UpgradeRequest(key!, origin, host, forwardedFor, forwarded, forwardedProto, proxied);
         return Status.Upgrade;
     }
 

@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Presence.Actors.Domain;
+using Presence.Gateway.Auth;
 using Presence.Gateway.Connections;
 using Presence.Gateway.Network;
 
@@ -52,8 +53,9 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
 
     private async Task AcceptAsync(ConnectionContext context, UpgradeRequest request)
     {
+        var peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
         var client = ClientAddress.Resolve(
-            (context.RemoteEndPoint as IPEndPoint)?.Address,
+            peer,
             context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https",
             new ForwardingHeaders(request.Forwarded, request.ForwardedFor, request.ForwardedProto),
             settings.TrustedProxies);
@@ -68,7 +70,8 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
         var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
         await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
 
-        var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}");
+        // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
+        var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
         var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
         var attached = new ConnectionsSupervisorActor.Accept(connection);
         supervisor.Tell(attached);

@@ -122,6 +122,7 @@ public sealed class ConnectPolicySpecs
     [InlineData("https://ops.example", "openclaw-control-ui", true)]
     [InlineData("https://evil.example", "webchat-ui", false)]
     [InlineData("https://evil.example", "gateway-client", false)]
+    [InlineData("http://localhost:5173", "openclaw-control-ui", false)]
     public void Should_let_browsers_in_only_from_the_gateways_own_or_a_configured_origin(string? origin, string clientId, bool admitted)
     {
         var decision = Decide(Connects.Params(clientId, "webchat", ["operator.read"]), TokenAuth, origin: origin);
@@ -129,14 +130,27 @@ public sealed class ConnectPolicySpecs
         if (admitted)
             Assert.IsType<ConnectDecision.Admit>(decision);
         else
-            Assert.Equal(GatewayErrors.OriginNotAllowed().Message, Assert.IsType<ConnectDecision.Reject>(decision).Error.Message);
+            Assert.Equal("CONTROL_UI_ORIGIN_NOT_ALLOWED", (string?)Assert.IsType<ConnectDecision.Reject>(decision).Error.Details!["code"]);
     }
 
-    private static ConnectDecision Decide(JsonObject parameters, GatewaySettings settings, int? authRetryAfterMs = null, string? origin = null)
+    /// <summary>OpenClaw's local-loopback rule: a page on any loopback origin, when the upgrade came straight from this machine.</summary>
+    [Theory]
+    [InlineData("http://localhost:5173", true, true)]
+    [InlineData("http://127.0.0.1:5173", true, true)]
+    [InlineData("http://127.0.0.1:5173", false, false)]
+    [InlineData("https://evil.example", true, false)]
+    public void Should_let_a_loopback_page_in_from_a_local_client(string origin, bool fromLocalClient, bool admitted)
+    {
+        var decision = Decide(Connects.Params("openclaw-control-ui", "webchat", ["operator.read"]), TokenAuth, origin: origin, fromLocalClient: fromLocalClient);
+
+        Assert.Equal(admitted, decision is ConnectDecision.Admit);
+    }
+
+    private static ConnectDecision Decide(JsonObject parameters, GatewaySettings settings, int? authRetryAfterMs = null, string? origin = null, bool fromLocalClient = false)
     {
         var element = JsonSerializer.Deserialize<JsonElement>(parameters.ToJsonString());
         Assert.True(ConnectParamsValidator.TryValidate(element, out var valid, out var error), error);
-        var peer = new PeerInfo(ConnectionId.New(), IPAddress.Parse("198.51.100.7"), origin, OwnOrigin);
+        var peer = new PeerInfo(ConnectionId.New(), fromLocalClient ? IPAddress.Loopback : IPAddress.Parse("198.51.100.7"), origin, OwnOrigin, fromLocalClient);
         return ConnectPolicy.Decide(valid!, peer, settings, authRetryAfterMs);
     }
 

@@ -15,7 +15,7 @@ public sealed class GatewayErrorsSpecs
         ["invalid-role"] = GatewayErrors.InvalidRole,
         ["token-mismatch"] = GatewayErrors.TokenMismatch,
         ["device-identity-required"] = GatewayErrors.DeviceIdentityRequired,
-        ["origin-not-allowed"] = GatewayErrors.OriginNotAllowed,
+        ["origin-not-allowed"] = () => GatewayErrors.OriginNotAllowed("origin missing or invalid"),
         ["device-signature-invalid"] = () => GatewayErrors.DeviceAuthFailed(DeviceAuthFailure.SignatureInvalid),
         ["device-id-mismatch"] = () => GatewayErrors.DeviceAuthFailed(DeviceAuthFailure.DeviceIdMismatch),
         ["device-nonce-mismatch"] = () => GatewayErrors.DeviceAuthFailed(DeviceAuthFailure.NonceMismatch),

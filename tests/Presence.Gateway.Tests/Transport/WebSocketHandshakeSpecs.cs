@@ -29,8 +29,20 @@ public sealed class WebSocketHandshakeSpecs
         Assert.Equal(Status.Upgrade, WebSocketHandshake.TryRead(buffer, out var end, out var request, out var refusal));
 
         Assert.Null(refusal);
-        Assert.Equal(new UpgradeRequest(Key, "https://ui.example", "gw.example:18789", "10.0.0.1, 10.0.0.2", "for=10.0.0.3", "https"), request);
+        Assert.Equal(new UpgradeRequest(Key, "https://ui.example", "gw.example:18789", "10.0.0.1, 10.0.0.2", "for=10.0.0.3", "https", Proxied: true), request);
         Assert.Equal(head.Length, buffer.Slice(buffer.Start, end).Length);
+    }
+
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("Origin: http://localhost:5173\r\n", false)]
+    [InlineData("X-Real-IP: 203.0.113.7\r\n", true)]
+    [InlineData("x-forwarded-proto: https\r\n", true)]
+    public void Should_note_whether_a_proxy_header_came_with_the_upgrade(string extra, bool proxied)
+    {
+        Assert.Equal(Status.Upgrade, Read(Upgrade(extra: extra), out _, out var request, out _));
+
+        Assert.Equal(proxied, request!.Proxied);
     }
 
     /// <summary>Every prefix of an upgrade waits for more, in one segment or in many; the whole head reads the same however it is cut.</summary>
