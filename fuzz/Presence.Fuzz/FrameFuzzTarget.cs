@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Text.Unicode;
+using Presence.Gateway.Tests.Transport;
 using Presence.Gateway.Transport;
 
 namespace Presence.Fuzz;
@@ -97,7 +98,7 @@ internal static class FrameFuzzTarget
                 var read = Math.Min(readSize, bytes.Length - arrived);
                 unconsumed.Add(bytes.AsMemory(arrived, read));
                 arrived += read;
-                var buffer = Sequence(unconsumed);
+                var buffer = Segments.Join(unconsumed);
                 while (true)
                 {
                     var before = buffer;
@@ -157,18 +158,7 @@ internal static class FrameFuzzTarget
         var pieces = new List<ReadOnlyMemory<byte>>();
         for (var at = 0; at < bytes.Length; at += segmentSize)
             pieces.Add(bytes.Slice(at, Math.Min(segmentSize, bytes.Length - at)));
-        return Sequence(pieces);
-    }
-
-    private static ReadOnlySequence<byte> Sequence(List<ReadOnlyMemory<byte>> pieces)
-    {
-        if (pieces.Count == 0)
-            return ReadOnlySequence<byte>.Empty;
-        var first = new Segment(pieces[0], 0);
-        var last = first;
-        foreach (var piece in pieces.Skip(1))
-            last = last.Append(piece);
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+        return Segments.Join(pieces);
     }
 
     private static long SequenceLength(List<ReadOnlyMemory<byte>> pieces) => pieces.Sum(p => (long)p.Length);
@@ -197,20 +187,4 @@ internal static class FrameFuzzTarget
 
     /// <summary>One decoded step, comparable by value (the payload as hex).</summary>
     private readonly record struct Event(DecodedKind Kind, Opcode Opcode, string Payload, WebSocketCloseStatus? CloseStatus, Failure Failure);
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }
