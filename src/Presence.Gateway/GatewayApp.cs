@@ -39,6 +39,7 @@ public static partial class GatewayApp
         var builder = WebApplication.CreateSlimBuilder();
         // Per-request logs would be one line per WebSocket upgrade; warnings and errors still show.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = settings.InlineIo);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.BindAddress, settings.Port, listen =>
         {
             var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices);

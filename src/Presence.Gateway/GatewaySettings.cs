@@ -55,6 +55,9 @@ public sealed record GatewaySettings
     public required AdmissionLimits Limits { get; init; }
     public required TimeSpan NativeHeapTrimInterval { get; init; }
 
+    /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c>: socket completions run the read loop and the outbox's flush on the I/O thread.</summary>
+    public required bool InlineIo { get; init; }
+
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
 
     /// <summary>Turns <c>--option value</c> (or <c>--option=value</c>) pairs into configuration that overrides the defaults.</summary>
@@ -120,10 +123,10 @@ public sealed record GatewaySettings
                 Int(config, "gateway.auth-failures-per-address", 1, int.MaxValue),
                 Duration(config, "gateway.auth-failure-window"),
                 config.GetBoolean("gateway.auth-limit-exempts-loopback"),
-                Int(config, "gateway.max-requests-in-flight-per-connection", 1, int.MaxValue),
                 Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
                 Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
             NativeHeapTrimInterval = Duration(config, "gateway.native-heap-trim-interval"),
+            InlineIo = config.GetBoolean("gateway.inline-io"),
         };
     }
 
@@ -164,6 +167,5 @@ public sealed record AdmissionLimits(
     int AuthFailuresPerAddress,
     TimeSpan AuthFailureWindow,
     bool AuthLimitExemptsLoopback,
-    int MaxRequestsInFlightPerConnection,
     int MaxRequestsInFlight,
     int MaxInboundQueue);

@@ -1,10 +1,12 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.DistributedData;
 using Akka.Event;
 using Presence.Actors.Domain;
+using Presence.Actors.Streams;
 using static Presence.Actors.Cluster.ReplicationProtocol;
 
 namespace Presence.Actors.Cluster;
@@ -16,10 +18,8 @@ namespace Presence.Actors.Cluster;
 /// view until they are reachable again; a node that leaves gracefully leaves its rows as
 /// disconnected; the oldest surviving node clears the key of a removed one.
 /// </summary>
-public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
+public sealed class PresenceReplicatorActor : UntypedActor
 {
-    private const string PublishTimer = "publish";
-
     private readonly IActorRef _manager;
     private readonly PresenceClusterSettings _settings;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
@@ -27,14 +27,7 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LWWDictionaryKey<string, string> _ownKey;
     private readonly Dictionary<string, RemoteNode> _nodes = [];
-    private ImmutableDictionary<string, string> _written = ImmutableDictionary<string, string>.Empty;
-    private LocalRowsChanged? _pending;
-    private bool _publishScheduled;
-    // Each stored row is encoded once: a publish reuses the JSON of every row that did not change.
-    private Dictionary<string, (PresenceRow Row, string? Json)> _encodedRows = [];
-    private Dictionary<string, (PresenceRow Row, string? Json)> _encodingRows = [];
-    private long? _lastPublishedAt;
-    private int _leftOut;
+    private ChannelWriter<LocalRowsChanged> _localRows = null!;
 
     public PresenceReplicatorActor(IActorRef manager, PresenceClusterSettings settings)
     {
@@ -42,8 +35,6 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
         _settings = settings;
         _ownKey = KeyOf(_cluster.SelfUniqueAddress);
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(IActorRef manager, PresenceClusterSettings settings) =>
         Akka.Actor.Props.Create(() => new PresenceReplicatorActor(manager, settings));
@@ -53,10 +44,12 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
 
     public static LWWDictionaryKey<string, string> KeyOf(UniqueAddress node) => new($"presence/{NodeId(node)}");
 
-    private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
-
     protected override void PreStart()
     {
+        // Encoding and writing run on the stream, a child of this instance: a restart starts a new one, whose first
+        // write is the whole key again (see Coalesce.RunToSelf).
+        var writer = new OwnKeyWriter(_settings, _cluster.SelfUniqueAddress, _ownKey, _log);
+        _localRows = Coalesce.RunToSelf<LocalRowsChanged, WriteOwnKey>(Context, _settings.PublishInterval, writer.Next);
         _manager.Tell(new WatchLocalRows(Self));
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
     }
@@ -68,13 +61,15 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
         switch (message)
         {
             case LocalRowsChanged rows:
-                _pending = rows;
-                SchedulePublish();
+                _localRows.TryWrite(rows);
                 break;
-            case PublishTick:
-                _publishScheduled = false;
-                Publish();
+            case WriteOwnKey write:
+                _replicator.Tell(write.Update);
                 break;
+            case Coalesce.Stopped { WithPreviousInstance: true }:
+                break;
+            case Coalesce.Stopped stopped:
+                throw new InvalidOperationException("The stream writing this node's presence rows stopped.", stopped.Cause);
             case ClusterEvent.MemberRemoved removed:
                 OnRemoved(removed.Member, graceful: removed.PreviousStatus == MemberStatus.Exiting);
                 break;
@@ -104,65 +99,6 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
                 Unhandled(message);
                 break;
         }
-    }
-
-    /// <summary>An isolated change is written at once; a burst waits for one write of the latest rows.</summary>
-    private void SchedulePublish()
-    {
-        if (_publishScheduled)
-            return;
-        var since = TimeSpan.FromMilliseconds(Now - _lastPublishedAt.GetValueOrDefault());
-        if (_lastPublishedAt is null || since >= _settings.PublishInterval)
-        {
-            Publish();
-            return;
-        }
-        Timers.StartSingleTimer(PublishTimer, PublishTick.Instance, _settings.PublishInterval - since);
-        _publishScheduled = true;
-    }
-
-    private void Publish()
-    {
-        if (_pending is not { } pending)
-            return;
-        _pending = null;
-        _lastPublishedAt = Now;
-        var encoded = ReplicatedRows.Encode(
-            EncodeRow(ReplicatedRows.SelfKey, pending.Self) ?? throw new InvalidOperationException("presence.cluster.max-row-bytes is too small for the gateway's own row."),
-            pending.Rows.Select(row => (row.Key.Value, row.Value.Entry.Ts, EncodeRow(row.Key.Value, row.Value))),
-            _settings.MaxNodeBytes);
-        _encodedRows = _encodingRows;
-        _encodingRows = [];
-        if (encoded.Left != _leftOut)
-        {
-            _leftOut = encoded.Left;
-            if (encoded.Left > 0)
-                _log.Warning("{0} presence rows of this node are not replicated: the node's key is at its bound of {1} bytes (presence.cluster.max-node-bytes)", encoded.Left, _settings.MaxNodeBytes);
-        }
-
-        var removed = _written.Keys.Where(key => !encoded.Rows.ContainsKey(key)).ToImmutableArray();
-        var changed = encoded.Rows.Where(row => !_written.TryGetValue(row.Key, out var json) || json != row.Value).ToImmutableArray();
-        if (removed.IsEmpty && changed.IsEmpty)
-            return;
-        _written = encoded.Rows;
-        var self = _cluster.SelfUniqueAddress;
-        _replicator.Tell(Dsl.Update(_ownKey, LWWDictionary<string, string>.Empty, WriteLocal.Instance, data =>
-        {
-            foreach (var key in removed)
-                data = data.Remove(self, key);
-            foreach (var (key, json) in changed)
-                data = data.SetItem(self, key, json);
-            return data;
-        }));
-    }
-
-    private string? EncodeRow(string key, PresenceRow row)
-    {
-        var json = _encodedRows.TryGetValue(key, out var seen) && ReferenceEquals(seen.Row, row)
-            ? seen.Json
-            : ReplicatedRows.EncodeRow(key, row.Entry, _settings.MaxRowBytes, row.Json);
-        _encodingRows[key] = (row, json);
-        return json;
     }
 
     private void Track(Member member)
@@ -230,6 +166,62 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
         _manager.Tell(new RemoteRowsChanged(node.Id, node.Decode(rows, _log)));
     }
 
+    /// <summary>
+    /// Encodes this node's rows into the change to its own key, on the replicator's stream (never on the actor's
+    /// thread, and only by that stream): what the key holds is known here, so only rows that changed are written.
+    /// </summary>
+    private sealed class OwnKeyWriter(PresenceClusterSettings settings, UniqueAddress self, LWWDictionaryKey<string, string> ownKey, ILoggingAdapter log)
+    {
+        private ImmutableDictionary<string, string> _written = ImmutableDictionary<string, string>.Empty;
+        // Each stored row is encoded once: a write reuses the JSON of every row that did not change.
+        private Dictionary<string, (PresenceRow Row, string? Json)> _encodedRows = [];
+        private Dictionary<string, (PresenceRow Row, string? Json)> _encodingRows = [];
+        private int _leftOut;
+
+        /// <summary>The write that brings the key to <paramref name="rows"/>, or null when it holds them already.</summary>
+        public WriteOwnKey? Next(LocalRowsChanged rows)
+        {
+            var encoded = ReplicatedRows.Encode(
+                EncodeRow(ReplicatedRows.SelfKey, rows.Self) ?? throw new InvalidOperationException("presence.cluster.max-row-bytes is too small for the gateway's own row."),
+                rows.Rows.Select(row => (row.Key.Value, row.Value.Entry.Ts, EncodeRow(row.Key.Value, row.Value))),
+                settings.MaxNodeBytes);
+            _encodedRows = _encodingRows;
+            _encodingRows = [];
+            if (encoded.Left != _leftOut)
+            {
+                _leftOut = encoded.Left;
+                if (encoded.Left > 0)
+                    log.Warning("{0} presence rows of this node are not replicated: the node's key is at its bound of {1} bytes (presence.cluster.max-node-bytes)", encoded.Left, settings.MaxNodeBytes);
+            }
+
+            var removed = _written.Keys.Where(key => !encoded.Rows.ContainsKey(key)).ToImmutableArray();
+            var changed = encoded.Rows.Where(row => !_written.TryGetValue(row.Key, out var json) || json != row.Value).ToImmutableArray();
+            if (removed.IsEmpty && changed.IsEmpty)
+                return null;
+            _written = encoded.Rows;
+            return new WriteOwnKey(Dsl.Update(ownKey, LWWDictionary<string, string>.Empty, WriteLocal.Instance, data =>
+            {
+                foreach (var key in removed)
+                    data = data.Remove(self, key);
+                foreach (var (key, json) in changed)
+                    data = data.SetItem(self, key, json);
+                return data;
+            }));
+        }
+
+        private string? EncodeRow(string key, PresenceRow row)
+        {
+            var json = _encodedRows.TryGetValue(key, out var seen) && ReferenceEquals(seen.Row, row)
+                ? seen.Json
+                : ReplicatedRows.EncodeRow(key, row.Entry, settings.MaxRowBytes, row.Json);
+            _encodingRows[key] = (row, json);
+            return json;
+        }
+    }
+
+    /// <summary>Told by the stream to the replicator actor, which hands it to DData: replies come back to the actor.</summary>
+    private sealed record WriteOwnKey(Update Update);
+
     /// <summary>A member whose key this node follows, with the rows it last decoded (a row is parsed again only when its JSON changes).</summary>
     private sealed class RemoteNode(UniqueAddress address)
     {
@@ -260,15 +252,6 @@ public sealed class PresenceReplicatorActor : UntypedActor, IWithTimers
             var rows = decoded.Where(row => row.Key != ReplicatedRows.SelfKey)
                 .ToImmutableDictionary(row => PresenceKey.From(row.Key), row => row.Value.Entry);
             return new NodeRows(self, rows);
-        }
-    }
-
-    private sealed class PublishTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly PublishTick Instance = new();
-
-        private PublishTick()
-        {
         }
     }
 }

@@ -1,8 +1,10 @@
+using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
 using Presence.Actors.Cluster;
 using Presence.Actors.Domain;
 using Presence.Actors.Hosting;
+using Presence.Actors.Streams;
 using static Presence.Actors.PresenceManager.PresenceCommands;
 using static Presence.Actors.PresenceManager.PresenceEvents;
 using static Presence.Actors.PresenceManager.PresenceQueries;
@@ -19,22 +21,19 @@ namespace Presence.Actors.PresenceManager;
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
     private const string SweepTimer = "sweep";
-    private const string FlushTimer = "flush";
 
     private readonly PresenceSettings _settings;
     private readonly HashSet<IActorRef> _subscribers = [];
     private PresenceState _state;
-    private PresenceSnapshot? _snapshot;
-    private long _announcedVersion;
-    private long? _lastAnnouncedAt;
-    private bool _flushScheduled;
+    private StateSnapshot _current;
+    private ChannelWriter<StateSnapshot> _changes = null!;
     private IActorRef? _replicator;
 
     public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
     {
         _settings = settings;
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
-        _announcedVersion = _state.Version;
+        _current = new StateSnapshot(_state);
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -45,12 +44,17 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 
     /// <summary>The current state's snapshot, made on the first read of that state and shared by every reader until the next change.</summary>
-    private PresenceSnapshot Snapshot => _snapshot ??= _state.ToSnapshot();
+    private PresenceSnapshot Snapshot => _current.Snapshot;
 
     protected override void PreStart()
     {
         PresenceInstruments.RowsChanged(_state.Count);
         Timers.StartPeriodicTimer(SweepTimer, SweepTick.Instance, _settings.SweepInterval);
+        // The stream gets the same state snapshot that reads are answered with, so a version's list and its
+        // JSON are built once, by whichever comes first: a reader or the stream.
+        // It runs as a child of this instance: a restart starts a new one from the new state (see Coalesce.RunToSelf).
+        _changes = Coalesce.RunToSelf<StateSnapshot, Announce>(
+            Context, _settings.BroadcastInterval, changed => new Announce(changed.Snapshot));
     }
 
     protected override void PostStop() => PresenceInstruments.RowsChanged(-_state.Count);
@@ -101,11 +105,15 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
             case SweepTick:
                 ApplyExpiry(_state.Sweep(Now));
                 break;
-            case FlushTick:
-                _flushScheduled = false;
-                if (_state.Version != _announcedVersion)
-                    Announce();
+            case Announce announce:
+                var changed = new PresenceChanged(announce.Snapshot);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(changed);
                 break;
+            case Coalesce.Stopped { WithPreviousInstance: true }:
+                break;
+            case Coalesce.Stopped stopped:
+                throw new InvalidOperationException("The stream of presence announcements stopped.", stopped.Cause);
             default:
                 Unhandled(message);
                 break;
@@ -134,36 +142,19 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         _state = next;
         if (localChanged)
             TellLocalRows();
-        _snapshot = null;
+        _current = new StateSnapshot(next);
         if (visible)
             OnVisibleChange();
     }
 
-    /// <summary>An isolated change goes out at once; later ones in the same interval wait for one flush with the latest list.</summary>
-    private void OnVisibleChange()
-    {
-        if (_flushScheduled || _subscribers.Count == 0)
-            return;
-        var sinceLast = TimeSpan.FromMilliseconds(Now - _lastAnnouncedAt.GetValueOrDefault());
-        if (_lastAnnouncedAt is null || sinceLast >= _settings.BroadcastInterval)
-        {
-            Announce();
-            return;
-        }
-        Timers.StartSingleTimer(FlushTimer, FlushTick.Instance, _settings.BroadcastInterval - sinceLast);
-        _flushScheduled = true;
-    }
+    /// <summary>
+    /// An isolated change goes out at once; later ones in the same <c>presence.broadcast-interval</c> wait for one
+    /// announcement with the latest list (see <see cref="Coalesce"/>). Written even with no subscriber, so that one
+    /// who subscribes while a burst is held back still gets the latest list, not the one from before it.
+    /// </summary>
+    private void OnVisibleChange() => _changes.TryWrite(_current);
 
     private void TellLocalRows() => _replicator?.Tell(new ReplicationProtocol.LocalRowsChanged(_state.SelfRow, _state.LocalRows));
-
-    private void Announce()
-    {
-        var changed = new PresenceChanged(Snapshot);
-        foreach (var subscriber in _subscribers)
-            subscriber.Tell(changed);
-        _announcedVersion = _state.Version;
-        _lastAnnouncedAt = Now;
-    }
 
     private sealed class SweepTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
     {
@@ -174,12 +165,6 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
         }
     }
 
-    private sealed class FlushTick : INotInfluenceReceiveTimeout, IDeadLetterSuppression
-    {
-        public static readonly FlushTick Instance = new();
-
-        private FlushTick()
-        {
-        }
-    }
+    /// <summary>The latest list, told by the announcement stream to the manager, which tells its subscribers.</summary>
+    private sealed record Announce(PresenceSnapshot Snapshot);
 }

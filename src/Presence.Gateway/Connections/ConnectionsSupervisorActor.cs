@@ -23,8 +23,10 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     private const string KeepAliveTimer = "keepalive";
     private const string HandshakeTimer = "handshake";
 
-    /// <summary>Sweeps per handshake timeout: a connection is told it timed out within a quarter of the timeout after its deadline.</summary>
-    private const int HandshakeSweepsPerTimeout = 4;
+    /// <summary>A connection is told it timed out within a tenth of the timeout after its deadline, and within a second.</summary>
+    private const int HandshakeSweepsPerTimeout = 10;
+
+    private static readonly TimeSpan LongestHandshakeSweep = TimeSpan.FromSeconds(1);
 
     private readonly IActorRef _manager;
     private readonly ConnectionOptions _options;
@@ -52,7 +54,8 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         _manager.Tell(new PresenceCommands.Subscribe(Self));
         Timers.StartPeriodicTimer(TickTimer, TickDue.Instance, _options.Gateway.TickInterval);
         Timers.StartPeriodicTimer(KeepAliveTimer, KeepAliveDue.Instance, _options.Gateway.PingInterval);
-        Timers.StartPeriodicTimer(HandshakeTimer, HandshakeSweepDue.Instance, _options.Gateway.HandshakeTimeout / HandshakeSweepsPerTimeout);
+        var handshakeSweep = _options.Gateway.HandshakeTimeout / HandshakeSweepsPerTimeout;
+        Timers.StartPeriodicTimer(HandshakeTimer, HandshakeSweepDue.Instance, handshakeSweep < LongestHandshakeSweep ? handshakeSweep : LongestHandshakeSweep);
     }
 
     protected override void OnReceive(object message)

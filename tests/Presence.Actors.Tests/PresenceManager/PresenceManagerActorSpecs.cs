@@ -178,13 +178,13 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
 
         for (var i = 0; i < burst; i++)
             manager.Tell(Beacon(Beacons.Text($"burst {i}") with { InstanceId = $"client-{i % 50}", LastInputSeconds = i }));
+        // The first change goes out at once, and its interval runs from then: the clock must not move before it has.
+        var received = new List<PresenceChanged> { await subscriber.ExpectMsgAsync<PresenceChanged>() };
         var final = await ReadAsync(manager);
         Advance(TimeSpan.FromMilliseconds(100));
 
-        var received = new List<PresenceChanged>();
-        do
+        while (received[^1].Snapshot.StateVersion != final.StateVersion)
             received.Add(await subscriber.ExpectMsgAsync<PresenceChanged>());
-        while (received[^1].Snapshot.StateVersion != final.StateVersion);
         Advance(TimeSpan.FromMilliseconds(100), times: 5);
         await subscriber.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
 
@@ -237,11 +237,14 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
     public async Task Should_forget_a_subscriber_that_stops()
     {
         var subscriber = CreateTestProbe();
+        var witness = CreateTestProbe();
         var manager = await StartManager("presence.broadcast-interval = 100ms", subscriber);
+        manager.Tell(new Subscribe(witness.Ref));
         var deadLetters = CreateTestProbe();
         Sys.EventStream.Subscribe(deadLetters.Ref, typeof(DeadLetter));
         manager.Tell(Row("before-stop"));
         await subscriber.ExpectMsgAsync<PresenceChanged>();
+        await witness.ExpectMsgAsync<PresenceChanged>();
 
         Watch(subscriber.Ref);
         Sys.Stop(subscriber.Ref);
@@ -253,7 +256,9 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
         {
             Advance(Second);
             manager.Tell(Row($"after-stop-{attempt++}"));
-            // Dead letters are published as the manager tells them, so by its answer they are all in.
+            // The manager tells an announcement to every subscriber in one go, and dead letters are published as it
+            // tells them: once the witness has it and the manager has answered a read after that, they are all in.
+            await witness.ExpectMsgAsync<PresenceChanged>();
             await ReadAsync(manager);
             var undelivered = new List<object>();
             while (deadLetters.HasMessages)

@@ -1,0 +1,71 @@
+using System.Threading.Channels;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace Presence.Actors.Streams;
+
+/// <summary>
+/// "An isolated change goes out at once; a burst goes out as one delivery per interval, carrying the latest":
+/// the stream the PresenceManager runs for its announcements and the PresenceReplicator for its writes
+/// to DData, one materialised stream per actor.
+/// </summary>
+/// <remarks>
+/// Not <c>Throttle</c>: its token bucket reads <see cref="DateTime.Now"/>, not the scheduler's clock, so under
+/// the specs' virtual time an isolated change after a quiet (virtual) interval would still wait for a timer.
+/// The silence here is a scheduler timer only, and no clock is read at all.
+/// Not <c>Source.Queue</c> + <c>Conflate</c> either: the actor writes every change, thousands a second in a
+/// burst, and a queue offer costs a task and a message to the stream each, and a conflate keeps pulling, so the
+/// stream would wake for each change. A one-slot channel that drops the older value costs one slot write per
+/// change, and the stream reads it only when it is ready to deliver.
+/// </remarks>
+internal static class Coalesce
+{
+    /// <summary>
+    /// A source whose materialised writer keeps only the latest value written: the first value after a quiet
+    /// interval is emitted at once, then nothing for <paramref name="interval"/>, then the latest value written
+    /// meanwhile, if any. The writer never blocks nor fails (<see cref="ChannelWriter{T}.TryWrite"/> always succeeds);
+    /// it must be written from one thread at a time (an actor's).
+    /// </summary>
+    public static Source<T, ChannelWriter<T>> Latest<T>(TimeSpan interval) =>
+        ChannelSource.Create<T>(1, singleWriter: true, BoundedChannelFullMode.DropOldest)
+            .Via(OnePerInterval<T>(interval));
+
+    /// <summary>Passes an element on at once, then asks for no other for <paramref name="interval"/>: what arrives upstream meanwhile waits there.</summary>
+    public static Flow<T, T, NotUsed> OnePerInterval<T>(TimeSpan interval) =>
+        Flow.Create<T>().ConcatMany(element => Source.Single(element).Concat(Silence<T>(interval)));
+
+    /// <summary>
+    /// Runs <see cref="Latest{T}"/> on the actor's own materializer, prepares each value delivered (on the
+    /// stream, not on the actor's thread) and tells the result, unless null, to the actor itself; the actor
+    /// must also handle <see cref="Stopped"/>. Returns the writer the actor writes its changes to.
+    /// </summary>
+    /// <remarks>
+    /// The stream is a child of the actor through <c>Context.Materializer()</c>: it stops when the actor stops,
+    /// and when the actor restarts (the default <c>PreRestart</c> stops the children), after which the new
+    /// instance runs its own stream from its own state, starting with nothing held back: its first value goes
+    /// out at once. What the old stream had already told the actor may still reach the new instance, followed by
+    /// the old stream's <see cref="Stopped"/> (marked <see cref="Stopped.WithPreviousInstance"/>, to be ignored).
+    /// Such a value stands on its own, so passing it on is harmless: a whole list (which a restarted manager,
+    /// having lost its subscribers with its state, tells only to whoever subscribed since), or a write to this
+    /// node's key made against what the old stream had written there, which the key still holds.
+    /// </remarks>
+    public static ChannelWriter<T> RunToSelf<T, TPrepared>(IActorContext context, TimeSpan interval, Func<T, TPrepared?> prepare)
+        where TPrepared : class =>
+        Latest<T>(interval)
+            .Select(prepare)
+            .Where(prepared => prepared is not null)
+            .To(Sink.ActorRef<TPrepared?>(context.Self, new Stopped(null), cause => new Stopped(cause)))
+            .Run(context.Materializer());
+
+    private static Source<T, NotUsed> Silence<T>(TimeSpan interval) => Source.Never<T>().TakeWithin(interval);
+
+    /// <summary>Told to the actor when its stream ended, which only an error in <c>prepare</c> or the actor's own stop or restart can cause.</summary>
+    public sealed record Stopped(Exception? Cause) : IDeadLetterSuppression
+    {
+        /// <summary>The stream was stopped with the actor's previous instance (a restart): not a fault of the running one.</summary>
+        public bool WithPreviousInstance => Cause is AbruptStageTerminationException;
+    }
+}
