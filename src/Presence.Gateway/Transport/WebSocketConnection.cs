@@ -27,6 +27,7 @@ internal sealed class WebSocketConnection : IClientConnection
     private readonly Outbox _outbox;
     private IActorRef _actor = ActorRefs.Nobody;
     private int _unhandledFrames;
+    private int _resumeBelow;
     private TaskCompletionSource? _actorCaughtUp;
     private int _heardSincePing = 1;
     private volatile bool _aborted;
@@ -49,6 +50,7 @@ internal sealed class WebSocketConnection : IClientConnection
     {
         Continue,
         Throttled,
+        ClientClosed,
         Stop,
     }
 
@@ -72,7 +74,7 @@ internal sealed class WebSocketConnection : IClientConnection
 
     public void FrameHandled()
     {
-        if (Interlocked.Decrement(ref _unhandledFrames) < _maxInboundQueue)
+        if (Interlocked.Decrement(ref _unhandledFrames) < Volatile.Read(ref _resumeBelow))
             Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
     }
 
@@ -150,37 +152,49 @@ internal sealed class WebSocketConnection : IClientConnection
             var result = await input.ReadAsync().ConfigureAwait(false);
             var buffer = result.Buffer;
             var step = Step.Stop;
+            WebSocketCloseStatus clientClose = default;
             try
             {
-                step = Process(ref buffer);
+                step = Process(ref buffer, out clientClose);
             }
             finally
             {
                 input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
             }
+            if (step == Step.ClientClosed)
+            {
+                // The client's close comes after the frames it sent before it: once the actor has handled those, a
+                // close it queued meanwhile (1008 after a wrong token) is the one the client gets, not an echo.
+                await WaitForActorAsync(below: 1).ConfigureAwait(false);
+                _outbox.Close(clientClose, "");
+                return;
+            }
             if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
                 return;
             if (step == Step.Throttled)
-                await WaitForActorAsync().ConfigureAwait(false);
+                await WaitForActorAsync(below: _maxInboundQueue).ConfigureAwait(false);
         }
     }
 
     /// <summary>
     /// A client that sends faster than its actor handles waits here with its bytes unread, and TCP
-    /// pushes back on it. The waiter exists only while waiting.
+    /// pushes back on it, until fewer than <paramref name="below"/> frames are unhandled (or a close is
+    /// queued). The waiter exists only while waiting.
     /// </summary>
-    private Task WaitForActorAsync()
+    private Task WaitForActorAsync(int below)
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _resumeBelow, below);
         Volatile.Write(ref _actorCaughtUp, waiter);
-        if (Volatile.Read(ref _unhandledFrames) < _maxInboundQueue || _outbox.IsClosed)
+        if (Volatile.Read(ref _unhandledFrames) < below || _outbox.IsClosed || _aborted)
             Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
         return waiter.Task;
     }
 
     /// <summary>Decodes what arrived; <paramref name="buffer"/> is left at the first byte not yet consumed.</summary>
-    private Step Process(ref ReadOnlySequence<byte> buffer)
+    private Step Process(ref ReadOnlySequence<byte> buffer, out WebSocketCloseStatus clientClose)
     {
+        clientClose = default;
         while (true)
         {
             if (!_decoder.Failed && _decoder.BetweenFrames && Volatile.Read(ref _unhandledFrames) >= _maxInboundQueue && !_outbox.IsClosed)
@@ -203,9 +217,9 @@ internal sealed class WebSocketConnection : IClientConnection
                     break;
                 case DecodedKind.Close:
                     Volatile.Write(ref _heardSincePing, 1);
-                    // A close the gateway already queued is the one the client gets; otherwise its own code is echoed.
-                    _outbox.Close(decoded.CloseStatus ?? WebSocketCloseStatus.NormalClosure, "");
-                    return Step.Stop;
+                    // A close the gateway queues before the echo is the one the client gets; otherwise its own code is echoed.
+                    clientClose = decoded.CloseStatus ?? WebSocketCloseStatus.NormalClosure;
+                    return Step.ClientClosed;
                 case DecodedKind.Failure:
                     Fail(decoded.Failure);
                     break;
