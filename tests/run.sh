@@ -120,8 +120,9 @@ run_counted() {
   passed=$((passed + p)); failed=$((failed + f))
 }
 
-# A bounded fuzzing pass over the parser, validators and merge, seeded with the captured frames.
-run_counted fuzz dotnet fuzz/Presence.Fuzz/bin/Release/net10.0/Presence.Fuzz.dll run --seconds 20 --crashes "$root/artifacts/fuzz/crashes"
+# A bounded fuzzing pass over both targets, half the time each: the parser, validators and merge, seeded with the
+# captured frames; and the transport's handshake reading and frame decoding (one "passed" per target).
+run_counted fuzz dotnet fuzz/Presence.Fuzz/bin/Release/net10.0/Presence.Fuzz.dll run --seconds 30 --crashes "$root/artifacts/fuzz/crashes"
 
 # The load tool's smoke: every scenario for a few seconds, asserting behaviour (all answered, every watcher served).
 run_counted "load smoke" dotnet bench/Presence.LoadTest/bin/Release/net10.0/Presence.LoadTest.dll smoke --out "$root/artifacts/loadtest/smoke"

@@ -1,7 +1,9 @@
+using System.Buffers.Binary;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Presence.Gateway.Transport;
 
 namespace Presence.Fuzz;
 
@@ -58,6 +60,59 @@ internal sealed class Mutator(Random random)
         6 => random.Next(2) == 0 ? [.. data, FuzzTarget.FrameSeparator, .. other] : [.. other, FuzzTarget.FrameSeparator, .. data],
         _ => MutateJson(data) ?? Insert(data, TokenBytes[random.Next(TokenBytes.Length)]),
     };
+
+    /// <summary>
+    /// One to four stacked mutations for <see cref="FrameFuzzTarget"/>: the byte edits, plus whole
+    /// frames of any shape inserted anywhere or appended (where they line up with the frames before),
+    /// and a new control byte (which picks the bound and how the bytes arrive).
+    /// </summary>
+    public byte[] MutateFrames(byte[] input, byte[] other)
+    {
+        var data = input;
+        var rounds = 1 + random.Next(4);
+        for (var i = 0; i < rounds; i++)
+        {
+            data = random.Next(9) switch
+            {
+                0 => FlipBit(data),
+                1 => SetByte(data),
+                2 => Insert(data, Slice(other)),
+                3 => Delete(data),
+                4 => Insert(data, Slice(data)),
+                5 => Insert(data, RandomFrame()),
+                6 or 7 => [.. data, .. RandomFrame()],
+                _ => data.Length == 0 ? [(byte)random.Next(256)] : [(byte)random.Next(256), .. data.AsSpan(1)],
+            };
+        }
+        return data.Length <= MaxLength ? data : data[..MaxLength];
+    }
+
+    /// <summary>A frame with flags, opcode, length form and payload drawn from the cases the decoder tells apart.</summary>
+    private byte[] RandomFrame()
+    {
+        var opcode = (Opcode)(random.Next(4) == 0 ? random.Next(16) : new[] { 0, 1, 2, 8, 9, 10 }[random.Next(6)]);
+        var length = random.Next(6) switch
+        {
+            0 => 0,
+            1 => random.Next(1, 126),
+            2 => 125 + random.Next(3),
+            3 => random.Next(126, 400),
+            4 => random.Next(2) == 0 ? 299 + random.Next(3) : 65535 + random.Next(3),
+            _ => random.Next(1, 20),
+        };
+        var payload = new byte[length];
+        random.NextBytes(payload);
+        if (opcode == Opcode.Close && length >= 2)
+            BinaryPrimitives.WriteUInt16BigEndian(payload, (ushort)(random.Next(3) == 0 ? random.Next(65536) : random.Next(995, 1020)));
+        else if (random.Next(2) == 0)
+            Encoding.UTF8.GetBytes(new string('a', length)).CopyTo(payload, 0);
+        return SeedCorpus.ClientFrame(opcode, payload,
+            fin: random.Next(3) != 0,
+            mask: (uint)random.Next(),
+            lengthForm: random.Next(8) == 0 ? (random.Next(2) == 0 ? 126 : 127) : 0,
+            reserved: random.Next(16) == 0 ? random.Next(1, 8) : 0,
+            masked: random.Next(16) != 0);
+    }
 
     private byte[] FlipBit(byte[] data)
     {

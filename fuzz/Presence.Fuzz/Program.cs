@@ -2,8 +2,9 @@ using System.Globalization;
 using Presence.Fuzz;
 using SharpFuzz;
 
-// Usage (see docs/reliability.md, "Fuzzing"):
-//   run [--seconds S] [--execs N] [--seed R] [--hang-ms M] [--captures DIR] [--crashes DIR]
+// Usage (see docs/reliability.md, "Fuzzing"); --target messages|frames picks the target (default: messages),
+// and run takes all to run both, one after the other, each for half the time:
+//   run [--seconds S] [--execs N] [--seed R] [--hang-ms M] [--captures DIR] [--crashes DIR] [--target T|all]
 //                                  the bounded in-process pass CI runs; ends with "fuzz: N passed, N failed"
 //   seeds OUTDIR [--captures DIR]  writes the seed corpus for afl-fuzz -i (or libFuzzer)
 //   dict FILE                      writes the mutator's tokens as an AFL/libFuzzer dictionary (-x / -dict=)
@@ -12,20 +13,15 @@ using SharpFuzz;
 //   replay FILE|DIR...             runs saved inputs (crashes, queue entries) and reports each failure
 var command = args.Length > 0 ? args[0] : "run";
 var options = Options.Parse(args.Skip(1));
+var frames = options.Value("target") == "frames";
+InProcessRun.Target target = frames ? FrameFuzzTarget.Run : FuzzTarget.Run;
 switch (command)
 {
     case "run":
-        return new InProcessRun
-        {
-            Seeds = SeedCorpus.Load(options.Captures),
-            Duration = TimeSpan.FromSeconds(options.Number("seconds", 30)),
-            MaxExecutions = options.Number("execs", long.MaxValue),
-            RandomSeed = (int)options.Number("seed", Random.Shared.Next()),
-            HangBound = TimeSpan.FromMilliseconds(options.Number("hang-ms", 5000)),
-            CrashDirectory = options.Value("crashes") ?? Path.Combine("artifacts", "fuzz", "crashes"),
-        }.Execute(Console.Out);
+        return Run(options);
     case "seeds" when options.Positional.Count == 1:
-        Console.WriteLine($"wrote {SeedCorpus.Write(options.Captures, options.Positional[0])} seeds to {options.Positional[0]}");
+        var seeds = frames ? SeedCorpus.LoadFrames(options.Captures) : SeedCorpus.Load(options.Captures);
+        Console.WriteLine($"wrote {SeedCorpus.Write(seeds, options.Positional[0])} seeds to {options.Positional[0]}");
         return 0;
     case "dict" when options.Positional.Count == 1:
         File.WriteAllLines(options.Positional[0], Mutator.Tokens.Select((token, i) => $"token_{i}=\"{DictionaryEscape(token)}\""));
@@ -37,17 +33,50 @@ switch (command)
         {
             buffer.SetLength(0);
             stream.CopyTo(buffer);
-            FuzzTarget.Run(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            target(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
         });
         return 0;
     case "libfuzzer":
-        Fuzzer.LibFuzzer.Run(span => FuzzTarget.Run(span));
+        Fuzzer.LibFuzzer.Run(span => target(span));
         return 0;
     case "replay" when options.Positional.Count > 0:
-        return Replay(options.Positional);
+        return Replay(options.Positional, target);
     default:
         Console.Error.WriteLine("usage: Presence.Fuzz run|seeds OUTDIR|afl|libfuzzer|replay FILE... [options]; see Program.cs");
         return 2;
+}
+
+// Each target in turn, on its own seeds and mutations, sharing the time; one "passed" per target that found nothing.
+static int Run(Options options)
+{
+    var which = options.Value("target") ?? "all";
+    var targets = new List<(string Name, InProcessRun.Target Run, Func<Random, Func<byte[], byte[], byte[]>> Mutator, Func<string, IReadOnlyList<byte[]>> Seeds)>();
+    if (which is "all" or "messages")
+        targets.Add(("messages", FuzzTarget.Run, random => new Mutator(random).Mutate, SeedCorpus.Load));
+    if (which is "all" or "frames")
+        targets.Add(("frames", FrameFuzzTarget.Run, random => new Mutator(random).MutateFrames, SeedCorpus.LoadFrames));
+    if (targets.Count == 0)
+        throw new ArgumentException($"--target {which}: messages, frames or all");
+    var seed = (int)options.Number("seed", Random.Shared.Next());
+    var passed = 0;
+    foreach (var (name, run, mutator, seeds) in targets)
+    {
+        var ok = new InProcessRun
+        {
+            Name = name,
+            Run = run,
+            Mutate = mutator(new Random(seed)),
+            Seeds = seeds(options.Captures),
+            Duration = TimeSpan.FromSeconds((double)options.Number("seconds", 30) / targets.Count),
+            MaxExecutions = options.Number("execs", long.MaxValue),
+            RandomSeed = seed,
+            HangBound = TimeSpan.FromMilliseconds(options.Number("hang-ms", 5000)),
+            CrashDirectory = options.Value("crashes") ?? Path.Combine("artifacts", "fuzz", "crashes"),
+        }.Execute(Console.Out);
+        passed += ok ? 1 : 0;
+    }
+    Console.WriteLine($"fuzz: {passed} passed, {targets.Count - passed} failed");
+    return passed == targets.Count ? 0 : 1;
 }
 
 // AFL's dictionary syntax: a quoted string in which only backslash, quote and \xNN escapes exist; bytes outside printable ASCII become \xNN.
@@ -56,7 +85,7 @@ static string DictionaryEscape(string token) => string.Concat(System.Text.Encodi
     : b is >= 0x20 and < 0x7F ? ((char)b).ToString()
     : string.Create(CultureInfo.InvariantCulture, $"\\x{b:X2}")));
 
-static int Replay(IEnumerable<string> paths)
+static int Replay(IEnumerable<string> paths, InProcessRun.Target target)
 {
     var failed = 0;
     // afl-fuzz leaves a README.txt beside the inputs in its crashes folder.
@@ -68,7 +97,7 @@ static int Replay(IEnumerable<string> paths)
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            FuzzTarget.Run(File.ReadAllBytes(file));
+            target(File.ReadAllBytes(file));
             // Slow inputs are findings too (afl-fuzz saves them as hangs): say how slow.
             var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             if (elapsed.TotalMilliseconds >= 50)

@@ -72,7 +72,7 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
     }
 
     /// <summary>A ping or a pong: sent in order with everything else, small enough never to count against the bound.</summary>
-    public void SendControl(Opcode opcode, byte[] payload)
+    public void SendControl(Opcode opcode, ReadOnlyMemory<byte> payload)
     {
         if (!IsClosed)
             Enqueue(new ControlFrame(opcode, payload));
@@ -216,10 +216,10 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
         switch (item)
         {
             case ControlFrame { Opcode: Opcode.Close } close:
-                WriteFrame(Opcode.Close, close.Payload);
+                WriteFrame(Opcode.Close, close.Payload.Span);
                 return false;
             case ControlFrame control:
-                WriteFrame(control.Opcode, control.Payload);
+                WriteFrame(control.Opcode, control.Payload.Span);
                 return true;
         }
         var frame = item as OutboundFrame ?? Interlocked.Exchange(ref _pendingPresence, null);
@@ -259,5 +259,5 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
         output.Write(frame.Tail.Span);
     }
 
-    private sealed record ControlFrame(Opcode Opcode, byte[] Payload);
+    private sealed record ControlFrame(Opcode Opcode, ReadOnlyMemory<byte> Payload);
 }

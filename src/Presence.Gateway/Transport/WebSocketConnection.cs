@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
-using System.Runtime.InteropServices;
-using System.Text.Unicode;
 using Akka.Actor;
 using Presence.Gateway.Connections;
 using Presence.Gateway.Protocol;
@@ -28,20 +26,14 @@ internal sealed class WebSocketConnection : IClientConnection
     private readonly int _maxInboundQueue;
     private readonly Outbox _outbox;
     private IActorRef _actor = ActorRefs.Nobody;
-    private volatile int _maxMessageBytes;
     private int _unhandledFrames;
+    private int _resumeBelow;
     private TaskCompletionSource? _actorCaughtUp;
     private int _heardSincePing = 1;
     private volatile bool _aborted;
 
-    // The decoder's state, touched by the read loop only.
-    private FrameHeader _frame;
-    private bool _inFrame;
-    private long _frameBytesRead;
-    private Opcode? _messageOpcode;
-    private byte[]? _message;
-    private int _messageLength;
-    private bool _failed;
+    // Touched by the read loop only, but for its message bound, which the handshake raises.
+    private readonly FrameDecoder _decoder;
 
     public WebSocketConnection(PeerInfo info, IDuplexPipe transport, Action abort, GatewaySettings settings, Admission.Ticket admission)
     {
@@ -50,7 +42,7 @@ internal sealed class WebSocketConnection : IClientConnection
         _abort = abort;
         _admission = admission;
         _maxInboundQueue = settings.Limits.MaxInboundQueue;
-        _maxMessageBytes = settings.PreauthMaxPayload;
+        _decoder = new FrameDecoder(settings.PreauthMaxPayload);
         _outbox = new Outbox(transport.Output, settings.MaxBufferedBytes);
     }
 
@@ -58,6 +50,7 @@ internal sealed class WebSocketConnection : IClientConnection
     {
         Continue,
         Throttled,
+        ClientClosed,
         Stop,
     }
 
@@ -75,13 +68,13 @@ internal sealed class WebSocketConnection : IClientConnection
 
     public void HandshakeCompleted(int maxPayload)
     {
-        _maxMessageBytes = maxPayload;
+        _decoder.MaxMessageBytes = maxPayload;
         _admission.HandshakeEnded();
     }
 
     public void FrameHandled()
     {
-        if (Interlocked.Decrement(ref _unhandledFrames) < _maxInboundQueue)
+        if (Interlocked.Decrement(ref _unhandledFrames) < Volatile.Read(ref _resumeBelow))
             Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
     }
 
@@ -92,7 +85,7 @@ internal sealed class WebSocketConnection : IClientConnection
             Abort();
             return false;
         }
-        _outbox.SendControl(Opcode.Ping, []);
+        _outbox.SendControl(Opcode.Ping, ReadOnlyMemory<byte>.Empty);
         return true;
     }
 
@@ -110,7 +103,7 @@ internal sealed class WebSocketConnection : IClientConnection
         }
         finally
         {
-            ReturnMessageBuffer();
+            _decoder.ReleaseAll();
             if (_outbox.IsClosed && !_aborted)
             {
                 try
@@ -159,161 +152,84 @@ internal sealed class WebSocketConnection : IClientConnection
             var result = await input.ReadAsync().ConfigureAwait(false);
             var buffer = result.Buffer;
             var step = Step.Stop;
+            WebSocketCloseStatus clientClose = default;
             try
             {
-                step = Process(ref buffer);
+                step = Process(ref buffer, out clientClose);
             }
             finally
             {
                 input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
             }
+            if (step == Step.ClientClosed)
+            {
+                // The client's close comes after the frames it sent before it: once the actor has handled those, a
+                // close it queued meanwhile (1008 after a wrong token) is the one the client gets, not an echo.
+                await WaitForActorAsync(below: 1).ConfigureAwait(false);
+                _outbox.Close(clientClose, "");
+                return;
+            }
             if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
                 return;
             if (step == Step.Throttled)
-                await WaitForActorAsync().ConfigureAwait(false);
+                await WaitForActorAsync(below: _maxInboundQueue).ConfigureAwait(false);
         }
     }
 
     /// <summary>
     /// A client that sends faster than its actor handles waits here with its bytes unread, and TCP
-    /// pushes back on it. The waiter exists only while waiting.
+    /// pushes back on it, until fewer than <paramref name="below"/> frames are unhandled (or a close is
+    /// queued). The waiter exists only while waiting.
     /// </summary>
-    private Task WaitForActorAsync()
+    private Task WaitForActorAsync(int below)
     {
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _resumeBelow, below);
         Volatile.Write(ref _actorCaughtUp, waiter);
-        if (Volatile.Read(ref _unhandledFrames) < _maxInboundQueue || _outbox.IsClosed)
+        if (Volatile.Read(ref _unhandledFrames) < below || _outbox.IsClosed || _aborted)
             Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
         return waiter.Task;
     }
 
     /// <summary>Decodes what arrived; <paramref name="buffer"/> is left at the first byte not yet consumed.</summary>
-    private Step Process(ref ReadOnlySequence<byte> buffer)
+    private Step Process(ref ReadOnlySequence<byte> buffer, out WebSocketCloseStatus clientClose)
     {
+        clientClose = default;
         while (true)
         {
-            if (_failed)
+            if (!_decoder.Failed && _decoder.BetweenFrames && Volatile.Read(ref _unhandledFrames) >= _maxInboundQueue && !_outbox.IsClosed)
+                return Step.Throttled;
+            var decoded = _decoder.Next(ref buffer);
+            switch (decoded.Kind)
             {
-                // After a protocol failure the byte stream cannot be trusted: discard it until the peer closes.
-                buffer = buffer.Slice(buffer.End);
-                return Step.Continue;
+                case DecodedKind.NeedMoreData:
+                    return Step.Continue;
+                case DecodedKind.Message:
+                    Deliver(decoded.Payload.Span);
+                    _decoder.Release();
+                    break;
+                case DecodedKind.Ping:
+                    Volatile.Write(ref _heardSincePing, 1);
+                    _outbox.SendControl(Opcode.Pong, decoded.Payload);
+                    break;
+                case DecodedKind.Pong:
+                    Volatile.Write(ref _heardSincePing, 1);
+                    break;
+                case DecodedKind.Close:
+                    Volatile.Write(ref _heardSincePing, 1);
+                    // A close the gateway queues before the echo is the one the client gets; otherwise its own code is echoed.
+                    clientClose = decoded.CloseStatus ?? WebSocketCloseStatus.NormalClosure;
+                    return Step.ClientClosed;
+                case DecodedKind.Failure:
+                    Fail(decoded.Failure);
+                    break;
             }
-            if (!_inFrame)
-            {
-                if (Volatile.Read(ref _unhandledFrames) >= _maxInboundQueue && !_outbox.IsClosed)
-                    return Step.Throttled;
-                switch (WebSocketFrames.TryReadHeader(buffer, out var header, out var headerLength, out var failure))
-                {
-                    case WebSocketFrames.HeaderStatus.NeedMoreData:
-                        return Step.Continue;
-                    case WebSocketFrames.HeaderStatus.Invalid:
-                        Fail(failure);
-                        continue;
-                }
-                if (Sequencing(header) is { } outOfOrder)
-                {
-                    Fail(outOfOrder);
-                    continue;
-                }
-                if (header.IsControl)
-                {
-                    if (buffer.Length < headerLength + header.PayloadLength)
-                        return Step.Continue;
-                    var control = OnControl(header, buffer.Slice(headerLength, header.PayloadLength));
-                    buffer = buffer.Slice(headerLength + header.PayloadLength);
-                    if (control == Step.Stop)
-                        return Step.Stop;
-                    continue;
-                }
-                if (_messageOpcode is null && header.Fin && buffer.Length >= headerLength + header.PayloadLength
-                    && buffer.Slice(headerLength, header.PayloadLength) is { IsSingleSegment: true } whole)
-                {
-                    // The common case, a whole message in one piece: unmasked where it lies, no copy.
-                    var payload = MemoryMarshal.AsMemory(whole.First).Span;
-                    WebSocketFrames.Unmask(payload, header.Mask, 0);
-                    Deliver(header.Opcode, payload);
-                    buffer = buffer.Slice(headerLength + header.PayloadLength);
-                    continue;
-                }
-                _frame = header;
-                _inFrame = true;
-                _frameBytesRead = 0;
-                _messageOpcode ??= header.Opcode;
-                buffer = buffer.Slice(headerLength);
-            }
-            if (!ReadPayload(ref buffer))
-                return Step.Continue;
         }
     }
 
-    /// <summary>Data frames must form messages: a first frame, then continuations up to one with FIN; and a message is bounded.</summary>
-    private Failure? Sequencing(FrameHeader header)
-    {
-        if (header.IsControl)
-            return null;
-        if (header.Opcode == Opcode.Continuation && _messageOpcode is null)
-            return Failure.Protocol("continuation frame without a message");
-        if (header.Opcode != Opcode.Continuation && _messageOpcode is not null)
-            return Failure.Protocol("new message before the previous one ended");
-        if (_messageLength + header.PayloadLength > _maxMessageBytes)
-            return new Failure(WebSocketCloseStatus.MessageTooBig, "");
-        return null;
-    }
-
-    /// <summary>Copies (unmasking) what has arrived of the current frame's payload; true once the frame is complete.</summary>
-    private bool ReadPayload(ref ReadOnlySequence<byte> buffer)
-    {
-        var remaining = _frame.PayloadLength - _frameBytesRead;
-        var take = (int)Math.Min(remaining, buffer.Length);
-        EnsureMessageCapacity(_messageLength + take);
-        var destination = _message.AsSpan(_messageLength, take);
-        buffer.Slice(0, take).CopyTo(destination);
-        WebSocketFrames.Unmask(destination, _frame.Mask, _frameBytesRead);
-        _messageLength += take;
-        _frameBytesRead += take;
-        buffer = buffer.Slice(take);
-        if (_frameBytesRead < _frame.PayloadLength)
-            return false;
-        _inFrame = false;
-        if (_frame.Fin)
-        {
-            var opcode = _messageOpcode!.Value;
-            _messageOpcode = null;
-            Deliver(opcode, _message.AsSpan(0, _messageLength));
-            ReturnMessageBuffer();
-        }
-        return true;
-    }
-
-    private void EnsureMessageCapacity(int length)
-    {
-        if (_message is not null && _message.Length >= length)
-            return;
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(length, Math.Min(_maxMessageBytes, (_message?.Length ?? 2048) * 2)));
-        if (_message is not null)
-        {
-            _message.AsSpan(0, _messageLength).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_message);
-        }
-        _message = larger;
-    }
-
-    private void ReturnMessageBuffer()
-    {
-        if (_message is not null)
-            ArrayPool<byte>.Shared.Return(_message);
-        _message = null;
-        _messageLength = 0;
-    }
-
-    private void Deliver(Opcode opcode, ReadOnlySpan<byte> payload)
+    private void Deliver(ReadOnlySpan<byte> payload)
     {
         Volatile.Write(ref _heardSincePing, 1);
-        if (opcode == Opcode.Text && !Utf8.IsValid(payload))
-        {
-            Fail(new Failure(WebSocketCloseStatus.InvalidPayloadData, "invalid UTF-8"));
-            return;
-        }
         // Once a close is queued the actor answers nothing more; the frame is read only to reach the client's close.
         if (_outbox.IsClosed)
             return;
@@ -322,32 +238,8 @@ internal sealed class WebSocketConnection : IClientConnection
         _actor.Tell(frame);
     }
 
-    private Step OnControl(FrameHeader header, ReadOnlySequence<byte> masked)
-    {
-        Volatile.Write(ref _heardSincePing, 1);
-        var payload = masked.ToArray();
-        WebSocketFrames.Unmask(payload, header.Mask, 0);
-        switch (header.Opcode)
-        {
-            case Opcode.Ping:
-                _outbox.SendControl(Opcode.Pong, payload);
-                return Step.Continue;
-            case Opcode.Pong:
-                return Step.Continue;
-        }
-        if (!WebSocketFrames.TryReadClose(payload, out var status, out var failure))
-        {
-            Fail(failure);
-            return Step.Continue;
-        }
-        // A close the gateway already queued is the one the client gets; otherwise its own code is echoed.
-        _outbox.Close(status ?? WebSocketCloseStatus.NormalClosure, "");
-        return Step.Stop;
-    }
-
     private void Fail(Failure failure)
     {
-        _failed = true;
         CloseQueued(failure.Status, failure.Reason, discardQueued: false);
     }
 }
