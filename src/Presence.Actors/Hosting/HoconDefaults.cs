@@ -60,16 +60,6 @@ public static partial class HoconDefaults
         return null;
     }
 
-    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it; blank items dropped.</summary>
-    public static IEnumerable<string> StringList(Config config, string key)
-    {
-        var value = config.GetValue(key);
-        var items = value is not null && value.IsArray()
-            ? config.GetStringList(key)
-            : (config.GetString(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return items.Select(item => item.Trim()).Where(item => item.Length > 0);
-    }
-
     [GeneratedRegex(@"^(?<assign>[ \t]*[A-Za-z0-9_.-]+[ \t]*[=:][ \t]*)\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}[ \t\r]*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentOverride();
 }
