@@ -96,7 +96,7 @@ internal sealed class WebSocketConnection : IClientConnection
         return true;
     }
 
-    /// <summary>Runs the read loop until the connection ends, sends the closing frame if one is due, then tells the actor.</summary>
+    /// <summary>Runs the read loop until the connection ends, sends the closing frame if one is due, then tells the actor and gives back the admission ticket.</summary>
     public async Task RunAsync(IActorRef actor)
     {
         _actor = actor;
@@ -124,6 +124,7 @@ internal sealed class WebSocketConnection : IClientConnection
             }
             _outbox.Abandon();
             actor.Tell(ConnectionActor.SocketClosed.Instance);
+            _admission.Dispose();
         }
     }
 
