@@ -14,8 +14,12 @@ COPY src/ src/
 RUN dotnet publish src/Presence.Gateway/Presence.Gateway.csproj -c Release --no-restore -o /app --nologo
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# curl for the health check: with TLS on the gateway (--tls-auto), bash's /dev/tcp cannot speak to /healthz.
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app ./
-# WebSocket (and /healthz) port, then the Akka.Remote port of cluster mode.
-EXPOSE 18789 4053
+# Where --tls-auto keeps its certificate (PRESENCE_GATEWAY_DATA_DIR); docker-compose.yml mounts a volume here.
+RUN mkdir -m 0700 /data
+# WebSocket (and /healthz) port, ws:// or wss://, then the Akka.Remote and management (Cluster Bootstrap) ports of cluster mode.
+EXPOSE 18789 4053 8558
 ENTRYPOINT ["dotnet", "Presence.Gateway.dll"]

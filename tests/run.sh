@@ -59,11 +59,33 @@ if ! command -v docker-compose >/dev/null; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } \
     || echo "docker-compose could not be installed"
 fi
-if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config -q; then
+# Both ways of giving clients TLS must render: on the gateway (the default) and behind a trusted proxy.
+if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TLS_AUTO: .on' \
+    && PRESENCE_GATEWAY_TOKEN=config-check PRESENCE_GATEWAY_TLS_AUTO=off PRESENCE_GATEWAY_TRUSTED_PROXIES=172.16.0.0/12 \
+       docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TRUSTED_PROXIES: 172.16.0.0/12'; then
   echo "docker-compose config: passed"; passed=$((passed + 1))
 else
   echo "docker-compose config: failed"; failed=$((failed + 1)); status=1
 fi
+
+# Suites on node's test runner end with its TAP summary ("# pass N", "# fail N"), added to the sum.
+run_node_tests() {
+  local name=$1; shift
+  local log="$results/$name.log" p f
+  if ! "$@" 2>&1 | tee "$log"; then
+    status=1
+  fi
+  p=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | grep -o '[0-9]*$')
+  f=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | grep -o '[0-9]*$')
+  if [ -z "$p" ] && [ -z "$f" ]; then
+    echo "$name suite printed no summary"; failed=$((failed + 1)); status=1
+  fi
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+# deploy/kubernetes is validated offline against the Kubernetes schemas (kubernetes-models) and the gateway's rules.
+note "deploy/kubernetes: manifests validated offline"
+run_node_tests kubernetes tests/kubernetes/run.sh
 
 # Tools that end with their own "<name>: N passed, N failed" line are added to the sum.
 run_counted() {
@@ -110,15 +132,7 @@ run_counted soak dotnet bench/Presence.LoadTest/bin/Release/net10.0/Presence.Loa
 if [ -x tests/compat/run.sh ]; then
   note "compat: the real @openclaw/gateway-client against the gateway"
   export PRESENCE_GATEWAY_DLL="$root/src/Presence.Gateway/bin/Release/net10.0/Presence.Gateway.dll"
-  if ! tests/compat/run.sh 2>&1 | tee "$results/compat.log"; then
-    status=1
-  fi
-  p=$(grep -E '^# pass [0-9]+' "$results/compat.log" | tail -1 | grep -o '[0-9]*$')
-  f=$(grep -E '^# fail [0-9]+' "$results/compat.log" | tail -1 | grep -o '[0-9]*$')
-  if [ -z "$p" ] && [ -z "$f" ]; then
-    echo "compat suite printed no summary"; failed=$((failed + 1)); status=1
-  fi
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  run_node_tests compat tests/compat/run.sh
 fi
 
 [ "$failed" -gt 0 ] && status=1

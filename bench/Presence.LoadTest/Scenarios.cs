@@ -201,7 +201,9 @@ internal static class Scenarios
     }
 
     /// <summary>
-    /// The changer rewrites its row with a text carrying a unique marker; returns, sorted, each
+    /// The changer beacons a row whose instanceId and text carry a unique marker: a new row each trial (the
+    /// oldest evicted once the list is full), which is the same work for the gateway and for the serialise-once
+    /// floor server, whose rows show the instanceId but not the text. Returns, sorted, each
     /// watcher's time (ms from the send) until it held that change. The wait is bounded by
     /// <paramref name="timeout"/>; a watcher still without the change is left out.
     /// </summary>
@@ -210,7 +212,7 @@ internal static class Scenarios
         var marker = $"lt-mark-{RunId}-{trial}";
         var everyone = probe.Arm(trial, marker);
         var sentAt = Stopwatch.GetTimestamp();
-        var reply = await changer.RequestAsync("system-event", Frames.Beacon("lt-changer", 99_999, trial, $"Node: lt-changer · {marker}"), CancellationToken.None).ConfigureAwait(false);
+        var reply = await changer.RequestAsync("system-event", Frames.Beacon(marker, 99_999, trial, $"Node: lt-changer · {marker}"), CancellationToken.None).ConfigureAwait(false);
         if (!reply.Ok)
             throw new LoadException($"the change was refused: {changer.FirstError}");
         await Task.WhenAny(everyone, Task.Delay(timeout)).ConfigureAwait(false);

@@ -5,6 +5,8 @@ using System.Text.Json;
 using Akka.Configuration;
 using Presence.Actors.Hosting;
 using Presence.Gateway.Auth;
+using Presence.Gateway.Network;
+using Presence.Gateway.Tls;
 
 namespace Presence.Gateway;
 
@@ -28,13 +30,18 @@ public sealed record GatewaySettings
         ["--cluster"] = "presence.cluster.enabled",
         ["--cluster-port"] = "presence.cluster.port",
         ["--seed"] = "presence.cluster.seeds",
+        ["--tls-cert"] = "gateway.tls.cert",
+        ["--tls-key"] = "gateway.tls.key",
+        ["--tls-auto"] = "gateway.tls.auto",
+        ["--data-dir"] = "gateway.data-dir",
+        ["--trusted-proxy"] = "gateway.trusted-proxies",
     }.ToImmutableDictionary();
 
     /// <summary>Options that need no value (<c>--cluster</c>); <c>--cluster=off</c> still works.</summary>
-    private static readonly ImmutableHashSet<string> Flags = ["--cluster"];
+    private static readonly ImmutableHashSet<string> Flags = ["--cluster", "--tls-auto"];
 
     /// <summary>Options that may be given more than once; they set a list.</summary>
-    private static readonly ImmutableHashSet<string> Repeatable = ["--seed"];
+    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--trusted-proxy"];
 
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 
@@ -54,6 +61,24 @@ public sealed record GatewaySettings
     public required int MaxPendingHandshakeFrames { get; init; }
     public required AdmissionLimits Limits { get; init; }
     public required TimeSpan NativeHeapTrimInterval { get; init; }
+
+    /// <summary>Peers whose <c>Forwarded</c> / <c>X-Forwarded-For</c> headers name the client; none by default.</summary>
+    public TrustedProxies TrustedProxies { get; init; } = TrustedProxies.None;
+
+    /// <summary>Where the certificate for wss:// and https:// comes from; null for plain ws:// and http://.</summary>
+    public TlsSettings? Tls { get; init; }
+
+    /// <summary>
+    /// What to say at start-up when the gateway listens beyond loopback in clear text with no proxy in front that could
+    /// add TLS: then every token and every presence row crosses the network readable by anyone on the path. Null when
+    /// there is nothing to warn about (loopback, TLS on, or trusted proxies configured, which terminate TLS).
+    /// </summary>
+    public string? ClearTextWarning =>
+        Tls is not null || !TrustedProxies.IsEmpty || System.Net.IPAddress.IsLoopback(BindAddress)
+            ? null
+            : $"Listening on {BindAddress} without TLS: tokens and presence (host names, IP addresses) travel in clear text over ws:// "
+              + "and anyone on the network path can read them. Serve wss:// with --tls-auto (a self-signed certificate; clients pin the "
+              + "fingerprint printed below it) or --tls-cert/--tls-key, or put a TLS-terminating proxy in front and name it with --trusted-proxy.";
 
     /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c>: socket completions run the read loop and the outbox's flush on the I/O thread.</summary>
     public required bool InlineIo { get; init; }
@@ -126,8 +151,46 @@ public sealed record GatewaySettings
                 Int(config, "gateway.max-requests-in-flight", 1, int.MaxValue),
                 Int(config, "gateway.max-inbound-queue", 1, 1_000_000)),
             NativeHeapTrimInterval = Duration(config, "gateway.native-heap-trim-interval"),
+            TrustedProxies = Proxies(config),
+            Tls = TlsFrom(config),
             InlineIo = config.GetBoolean("gateway.inline-io"),
         };
+    }
+
+    private static TrustedProxies Proxies(Config config)
+    {
+        try
+        {
+            return TrustedProxies.Parse(HoconDefaults.StringList(config, "gateway.trusted-proxies"));
+        }
+        catch (FormatException ex)
+        {
+            throw new GatewaySettingsException($"Invalid configuration gateway.trusted-proxies: {ex.Message}.", "gateway.trusted-proxies");
+        }
+    }
+
+    /// <summary>Given files win over <c>auto</c>: auto means "make one when none is given".</summary>
+    private static TlsSettings? TlsFrom(Config config)
+    {
+        var certificate = config.GetString("gateway.tls.cert") is { Length: > 0 } cert ? cert : null;
+        var key = config.GetString("gateway.tls.key") is { Length: > 0 } k ? k : null;
+        if (key is not null && certificate is null)
+            throw new GatewaySettingsException("gateway.tls.key needs gateway.tls.cert: pass --tls-cert with --tls-key (or PRESENCE_GATEWAY_TLS_CERT).", "gateway.tls.cert");
+        bool auto;
+        try
+        {
+            auto = config.GetBoolean("gateway.tls.auto");
+        }
+        catch (Exception ex) when (ex is NotSupportedException or FormatException or ConfigurationException)
+        {
+            throw Invalid("gateway.tls.auto", config, "must be on or off");
+        }
+        if (certificate is null && !auto)
+            return null;
+        var dataDirectory = config.GetString("gateway.data-dir") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "presence-gateway");
+        return new TlsSettings(certificate, key, auto, Path.GetFullPath(dataDirectory));
     }
 
     private static IPAddress Bind(Config config)

@@ -10,7 +10,8 @@ public static class PresenceClusterHosting
 {
     /// <summary>
     /// Adds the <c>cluster.hocon</c> tuning, remoting on <see cref="PresenceClusterSettings.Hostname"/>:<see cref="PresenceClusterSettings.Port"/>,
-    /// Akka.Cluster with the seeds (none: the node starts a cluster of its own), and the <c>presence-replicator</c>.
+    /// Akka.Cluster with the seeds, else Cluster Bootstrap when a discovery method is set, else a cluster of its own,
+    /// and the <c>presence-replicator</c>.
     /// Call after <see cref="Hosting.PresenceHosting.AddPresence"/>, whose manager the replicator feeds.
     /// </summary>
     public static AkkaConfigurationBuilder AddPresenceCluster(this AkkaConfigurationBuilder builder, PresenceClusterSettings settings)
@@ -18,9 +19,12 @@ public static class PresenceClusterHosting
         builder.AddHocon(PresenceClusterSettings.DefaultConfig, HoconAddMode.Append);
         builder.WithRemoting(settings.Hostname, settings.Port);
         builder.WithClustering(new ClusterOptions { SeedNodes = [.. settings.Seeds] });
+        if (settings.Bootstraps)
+            builder.AddPresenceBootstrap(settings);
         return builder.WithActors((system, registry) =>
         {
-            if (settings.Seeds.IsEmpty)
+            ClusterInstruments.Track(system);
+            if (settings.Seeds.IsEmpty && !settings.Bootstraps)
             {
                 var cluster = Akka.Cluster.Cluster.Get(system);
                 cluster.Join(cluster.SelfAddress);

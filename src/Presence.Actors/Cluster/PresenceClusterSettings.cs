@@ -17,6 +17,26 @@ public sealed record PresenceClusterSettings(
     int MaxNodeBytes,
     TimeSpan PublishInterval)
 {
+    /// <summary>How peers are found when <see cref="Seeds"/> is empty; anything but off starts Cluster Bootstrap.</summary>
+    public ClusterDiscovery Discovery { get; init; }
+
+    public int ManagementPort { get; init; } = 8558;
+
+    public string ServiceName { get; init; } = "presence-gateway";
+
+    public int RequiredContactPoints { get; init; } = 3;
+
+    /// <summary>For <see cref="ClusterDiscovery.Config"/>: every node's management endpoint as <c>host:port</c>.</summary>
+    public ImmutableArray<string> ContactPoints { get; init; } = [];
+
+    public string PodLabelSelector { get; init; } = "app=presence-gateway";
+
+    /// <summary>Off: bootstrap only ever joins a running cluster.</summary>
+    public bool NewClusterEnabled { get; init; } = true;
+
+    /// <summary>Bootstrap runs only without seeds: a seed list, when given, is how the node joins.</summary>
+    public bool Bootstraps => Seeds.IsEmpty && Discovery != ClusterDiscovery.Off;
+
     /// <summary>Akka.Remote's default <c>maximum-frame-size</c>: one node's key must always fit in it.</summary>
     public const int FrameLimitBytes = 128_000;
 
@@ -34,14 +54,45 @@ public sealed record PresenceClusterSettings(
         var maxNodeBytes = Int(config, "presence.cluster.max-node-bytes", 1024, FrameLimitBytes - 8_000);
         var settings = new PresenceClusterSettings(
             Bool(config, "presence.cluster.enabled"),
-            config.GetString("presence.cluster.hostname") is { Length: > 0 } host ? host : throw Invalid(config, "presence.cluster.hostname", "must not be empty"),
+            NonEmpty(config, "presence.cluster.hostname"),
             Int(config, "presence.cluster.port", 0, 65535),
             SeedAddresses(config, "presence.cluster.seeds", systemName),
             Int(config, "presence.cluster.max-row-bytes", 256, maxNodeBytes),
             maxNodeBytes,
-            PresenceSettings.Positive(config, "presence.cluster.publish-interval"));
-        // Seeds alone mean cluster mode: there is nothing else they could be for.
-        return settings.Seeds.IsEmpty ? settings : settings with { Enabled = true };
+            PresenceSettings.Positive(config, "presence.cluster.publish-interval"))
+        {
+            Discovery = DiscoveryMethod(config, "presence.cluster.discovery"),
+            ManagementPort = Int(config, "presence.cluster.management-port", 1, 65535),
+            ServiceName = NonEmpty(config, "presence.cluster.service-name"),
+            RequiredContactPoints = Int(config, "presence.cluster.required-contact-points", 1, 1000),
+            ContactPoints = PresenceSettings.StringList(config, "presence.cluster.contact-points").Select(point => ContactPoint(config, point)).ToImmutableArray(),
+            PodLabelSelector = NonEmpty(config, "presence.cluster.pod-label-selector"),
+            NewClusterEnabled = Bool(config, "presence.cluster.new-cluster-enabled"),
+        };
+        if (settings.Discovery == ClusterDiscovery.Config && settings.ContactPoints.Length < settings.RequiredContactPoints && settings.Seeds.IsEmpty)
+            throw Invalid(config, "presence.cluster.contact-points", $"must list at least required-contact-points ({settings.RequiredContactPoints}) management endpoints for discovery = config");
+        // Seeds or discovery alone mean cluster mode: there is nothing else they could be for.
+        return settings.Seeds.IsEmpty && settings.Discovery == ClusterDiscovery.Off ? settings : settings with { Enabled = true };
+    }
+
+    private static ClusterDiscovery DiscoveryMethod(Config config, string key) =>
+        config.GetString(key)?.Trim().ToLowerInvariant() switch
+        {
+            "off" or "" or null => ClusterDiscovery.Off,
+            "config" => ClusterDiscovery.Config,
+            "kubernetes" => ClusterDiscovery.Kubernetes,
+            _ => throw Invalid(config, key, "must be off, config or kubernetes"),
+        };
+
+    private static string NonEmpty(Config config, string key) =>
+        config.GetString(key) is { Length: > 0 } value ? value : throw Invalid(config, key, "must not be empty");
+
+    private static string ContactPoint(Config config, string point)
+    {
+        var colon = point.LastIndexOf(':');
+        return colon > 0 && int.TryParse(point[(colon + 1)..], out var port) && port is > 0 and <= 65535
+            ? point
+            : throw Invalid(config, "presence.cluster.contact-points", $"'{point}' is not host:management-port");
     }
 
     private static bool Bool(Config config, string key) =>
@@ -58,7 +109,7 @@ public sealed record PresenceClusterSettings(
             : throw Invalid(config, key, $"must be a whole number from {min} to {max}");
 
     private static ImmutableArray<string> SeedAddresses(Config config, string key, string systemName) =>
-        PresenceSettings.StringList(config, key).Select(seed => SeedAddress(config, key, seed, systemName)).Distinct(StringComparer.Ordinal).ToImmutableArray();
+        HoconDefaults.StringList(config, key).Select(seed => SeedAddress(config, key, seed, systemName)).Distinct(StringComparer.Ordinal).ToImmutableArray();
 
     private static string SeedAddress(Config config, string key, string seed, string systemName)
     {
@@ -72,4 +123,12 @@ public sealed record PresenceClusterSettings(
     }
 
     private static PresenceSettingsException Invalid(Config config, string key, string rule) => PresenceSettings.Invalid(key, config, rule);
+}
+
+/// <summary>The <c>presence.cluster.discovery</c> methods.</summary>
+public enum ClusterDiscovery
+{
+    Off,
+    Config,
+    Kubernetes,
 }

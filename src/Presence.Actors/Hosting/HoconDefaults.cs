@@ -27,6 +27,16 @@ public static partial class HoconDefaults
             ? line.Groups["assign"].Value + JsonSerializer.Serialize(value)
             : "");
 
+    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it; blank items dropped.</summary>
+    public static IEnumerable<string> StringList(Config config, string key)
+    {
+        var value = config.GetValue(key);
+        var items = value is not null && value.IsArray()
+            ? config.GetStringList(key)
+            : (config.GetString(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return items.Select(item => item.Trim()).Where(item => item.Length > 0);
+    }
+
     /// <summary>
     /// Reads a duration that must be greater than zero; null, with the rule it broke in <paramref name="rule"/>,
     /// when it is not one. Each settings record wraps that rule in its own exception, naming the key.

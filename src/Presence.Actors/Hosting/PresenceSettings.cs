@@ -53,17 +53,7 @@ public sealed record PresenceSettings(
             : throw Invalid(key, config, "must be a whole number of at least 1 (the gateway's own row counts)");
     }
 
-    private static ImmutableHashSet<string> Modes(Config config, string key) => StringList(config, key).ToImmutableHashSet(StringComparer.Ordinal);
-
-    /// <summary>A HOCON list, or a comma-separated string as an environment variable gives it; blank items dropped.</summary>
-    internal static IEnumerable<string> StringList(Config config, string key)
-    {
-        var value = config.GetValue(key);
-        var items = value is not null && value.IsArray()
-            ? config.GetStringList(key)
-            : (config.GetString(key) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        return items.Select(item => item.Trim()).Where(item => item.Length > 0);
-    }
+    private static ImmutableHashSet<string> Modes(Config config, string key) => HoconDefaults.StringList(config, key).ToImmutableHashSet(StringComparer.Ordinal);
 
     internal static PresenceSettingsException Invalid(string key, Config config, string rule)
     {

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Presence.Gateway.Tls;
 
 namespace Presence.Gateway.Operators;
 
@@ -17,8 +18,11 @@ internal static class InstancesCommand
     public const string Verb = "instances";
 
     public const string Usage = """
-        Usage: Presence.Gateway instances [--url ws://127.0.0.1:18789] [--token <secret>] [--password <secret>] [--watch] [--json]
+        Usage: Presence.Gateway instances [--url ws://127.0.0.1:18789] [--token <secret>] [--password <secret>] [--tls-fingerprint <sha256>] [--watch] [--json]
           --url       gateway to ask (default ws://127.0.0.1:18789, or PRESENCE_GATEWAY_URL)
+          --tls-fingerprint  with a wss:// URL: accept exactly the certificate with this SHA-256 fingerprint
+                      (AB:CD:… as the gateway prints it, or 64 hex digits), e.g. a --tls-auto gateway's
+                      (default PRESENCE_GATEWAY_TLS_FINGERPRINT)
           --token     shared secret (default PRESENCE_GATEWAY_TOKEN); --password likewise (PRESENCE_GATEWAY_PASSWORD)
           --watch     keep the listing up to date until Ctrl+C
           --json      print the presence list as JSON (one list per line with --watch)
@@ -92,7 +96,7 @@ internal static class InstancesCommand
             }
             catch (Exception ex) when (ex is WebSocketException or IOException or TimeoutException or JsonException)
             {
-                await error.WriteLineAsync($"instances: {options.Url}: {ex.Message}").ConfigureAwait(false);
+                await error.WriteLineAsync($"instances: {options.Url}: {Explain(ex)}").ConfigureAwait(false);
                 if (!options.Watch)
                     return 1;
             }
@@ -108,6 +112,20 @@ internal static class InstancesCommand
                 return 0;
             }
         }
+    }
+
+    /// <summary>
+    /// A refused TLS certificate hides two levels down ("Unable to connect to the remote server"); say so, and how a
+    /// self-signed gateway is trusted.
+    /// </summary>
+    private static string Explain(Exception ex)
+    {
+        for (var cause = ex; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is System.Security.Authentication.AuthenticationException)
+                return $"the gateway's TLS certificate was not accepted ({cause.Message}); a self-signed gateway (--tls-auto) is trusted with --tls-fingerprint <the SHA-256 fingerprint it printed>";
+        }
+        return ex.Message;
     }
 
     /// <summary>Shows each list as it arrives; on a terminal also once a second, so that ages and statuses move on.</summary>
@@ -136,13 +154,14 @@ internal static class InstancesCommand
         }
     }
 
-    private sealed record Options(Uri Url, string? Token, string? Password, bool Watch, bool Json, bool Help)
+    private sealed record Options(Uri Url, string? Token, string? Password, byte[]? TlsFingerprint, bool Watch, bool Json, bool Help)
     {
         public static bool TryParse(IReadOnlyList<string> args, out Options options, out string? problem)
         {
             var url = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_URL") ?? "ws://127.0.0.1:18789";
             var token = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TOKEN");
             var password = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_PASSWORD");
+            var fingerprint = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TLS_FINGERPRINT");
             bool watch = false, json = false, help = false;
             options = null!;
             problem = null;
@@ -170,6 +189,9 @@ internal static class InstancesCommand
                     case "--password":
                         password = Value();
                         break;
+                    case "--tls-fingerprint":
+                        fingerprint = Value() ?? "";
+                        break;
                     default:
                         problem = $"instances: unknown option {name}";
                         return false;
@@ -180,7 +202,19 @@ internal static class InstancesCommand
                 problem = $"instances: --url must be a ws:// or wss:// URL, not '{url}'";
                 return false;
             }
-            options = new Options(uri, token, password, watch, json, help);
+            byte[]? pin = null;
+            if (!string.IsNullOrEmpty(fingerprint))
+            {
+                pin = CertificateFingerprint.Parse(fingerprint);
+                if (pin is null || uri.Scheme != "wss")
+                {
+                    problem = pin is null
+                        ? $"instances: --tls-fingerprint must be a SHA-256 fingerprint (AB:CD:… or 64 hex digits), not '{fingerprint}'"
+                        : "instances: --tls-fingerprint needs a wss:// URL";
+                    return false;
+                }
+            }
+            options = new Options(uri, token, password, pin, watch, json, help);
             return true;
         }
     }
@@ -222,6 +256,8 @@ internal static class InstancesCommand
         public static async Task<Session> OpenAsync(Options options, CancellationToken cancellationToken)
         {
             var socket = new ClientWebSocket();
+            if (options.TlsFingerprint is { } pin)
+                socket.Options.RemoteCertificateValidationCallback = CertificateFingerprint.Pin(pin);
             var session = new Session(socket);
             try
             {

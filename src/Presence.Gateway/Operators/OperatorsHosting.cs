@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
+using Presence.Actors.Cluster;
 using Presence.Actors.PresenceManager;
+using Presence.Gateway.Tls;
 
 namespace Presence.Gateway.Operators;
 
@@ -33,13 +35,21 @@ internal static class OperatorsHosting
         return akka;
     }
 
-    public static IServiceCollection AddOperators(this IServiceCollection services)
+    /// <summary>
+    /// Health checks and metrics. With TLS on, <c>/healthz</c> also shows the certificate in service; a node that
+    /// joins by Cluster Bootstrap also says in <c>/readyz</c> what it is waiting for.
+    /// </summary>
+    public static IServiceCollection AddOperators(this IServiceCollection services, ServerCertificate? certificate, bool bootstraps)
     {
-        services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
+        var checks = services.AddHealthChecks().AddCheck<PresenceReadinessCheck>("presence", tags: [ReadyTag]);
+        if (certificate is not null)
+            checks.AddCheck("tls", new TlsHealthCheck(certificate, TimeProvider.System), tags: [LiveTag]);
+        if (bootstraps)
+            checks.AddCheck<ClusterBootstrapReadinessCheck>("cluster-bootstrap", tags: [ReadyTag]);
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("presence-gateway", serviceVersion: GatewayApp.Version))
             .WithMetrics(metrics => metrics
-                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName)
+                .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName, ClusterInstruments.MeterName)
                 // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
                 // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).
@@ -61,17 +71,26 @@ internal static class OperatorsHosting
     /// <summary>The page, for a plain GET of <c>/</c> (the WebSocket upgrade shares that path).</summary>
     public static Task ServeInstancesPageAsync(HttpContext context) => InstancesPage.ServeAsync(context, "/");
 
-    /// <summary><c>{"status":"Healthy","checks":{"presence":{"status":"Healthy","description":…}}}</c>; the status code says the same (200 or 503).</summary>
+    /// <summary>
+    /// <c>{"status":"Healthy","checks":{"presence":{"status":"Healthy","description":…}}}</c>, a check's details under
+    /// <c>data</c> when it has any (the TLS fingerprint); the status code says the same (200 or 503).
+    /// </summary>
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         var body = new Dictionary<string, object>
         {
             ["status"] = report.Status.ToString(),
-            ["checks"] = report.Entries.ToDictionary(
-                entry => entry.Key,
-                entry => new Dictionary<string, string?> { ["status"] = entry.Value.Status.ToString(), ["description"] = entry.Value.Description }),
+            ["checks"] = report.Entries.ToDictionary(entry => entry.Key, entry => Check(entry.Value)),
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body), context.RequestAborted);
+    }
+
+    private static Dictionary<string, object?> Check(HealthReportEntry entry)
+    {
+        var check = new Dictionary<string, object?> { ["status"] = entry.Status.ToString(), ["description"] = entry.Description };
+        if (entry.Data.Count > 0)
+            check["data"] = entry.Data;
+        return check;
     }
 }

@@ -5,7 +5,7 @@ using System.Text;
 namespace Presence.Gateway.Transport;
 
 /// <summary>What a client's opening handshake asked for, with the headers the gateway reads.</summary>
-internal sealed record UpgradeRequest(string Key, string? Origin, string? Host, string? ForwardedFor, string? Forwarded);
+internal sealed record UpgradeRequest(string Key, string? Origin, string? Host, string? ForwardedFor, string? Forwarded, string? ForwardedProto);
 
 /// <summary>
 /// The opening handshake of RFC 6455 §4.2, read straight from a connection's first bytes, so that a
@@ -56,7 +56,7 @@ internal static class WebSocketHandshake
         if (requestLine.Length != 3 || requestLine[0] != "GET" || !IsRoot(requestLine[1]) || requestLine[2] != "HTTP/1.1")
             return Status.NotWebSocket;
 
-        string? upgrade = null, connection = null, key = null, version = null, origin = null, host = null, forwardedFor = null, forwarded = null;
+        string? upgrade = null, connection = null, key = null, version = null, origin = null, host = null, forwardedFor = null, forwarded = null, forwardedProto = null;
         foreach (var line in lines.AsSpan(1))
         {
             var colon = line.IndexOf(':');
@@ -74,6 +74,7 @@ internal static class WebSocketHandshake
                 case "host": host = value; break;
                 case "x-forwarded-for": forwardedFor = forwardedFor is null ? value : $"{forwardedFor}, {value}"; break;
                 case "forwarded": forwarded = forwarded is null ? value : $"{forwarded}, {value}"; break;
+                case "x-forwarded-proto": forwardedProto = forwardedProto is null ? value : $"{forwardedProto}, {value}"; break;
             }
         }
         if (upgrade is null || !HasToken(upgrade, "websocket"))
@@ -82,7 +83,7 @@ internal static class WebSocketHandshake
         refusal = Check(connection, key, version, host);
         if (refusal is not null)
             return Status.Refused;
-        request = new UpgradeRequest(key!, origin, host, forwardedFor, forwarded);
+        request = new UpgradeRequest(key!, origin, host, forwardedFor, forwarded, forwardedProto);
         return Status.Upgrade;
     }
 

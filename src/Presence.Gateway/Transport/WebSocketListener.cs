@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Presence.Actors.Domain;
 using Presence.Gateway.Connections;
+using Presence.Gateway.Network;
 
 namespace Presence.Gateway.Transport;
 
@@ -61,8 +62,12 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
 
     private async Task<(WebSocketConnection Connection, Task<IActorRef> Actor)?> AcceptAsync(ConnectionContext context, UpgradeRequest request)
     {
-        var remoteAddress = (context.RemoteEndPoint as IPEndPoint)?.Address;
-        var ticket = admission.TryAdmit(remoteAddress, out var refusal);
+        var client = ClientAddress.Resolve(
+            (context.RemoteEndPoint as IPEndPoint)?.Address,
+            context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https",
+            new ForwardingHeaders(request.Forwarded, request.ForwardedFor, request.ForwardedProto),
+            settings.TrustedProxies);
+        var ticket = admission.TryAdmit(client.Address, out var refusal);
         if (ticket is null)
         {
             // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
@@ -75,8 +80,7 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
             var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
             await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
 
-            var scheme = context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https";
-            var info = new PeerInfo(ConnectionId.New(), remoteAddress, request.Origin, $"{scheme}://{request.Host}");
+            var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}");
             var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
             var attached = new ConnectionsSupervisorActor.Accept(connection);
             supervisor.Tell(attached);

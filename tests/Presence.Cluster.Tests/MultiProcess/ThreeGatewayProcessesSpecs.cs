@@ -28,10 +28,16 @@ public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisp
         Assert.True(HasInstance(seen.Presence, "Client-On-A"));
         Assert.True(HasInstance(await observer.SystemPresenceAsync(timeout.Token), "Client-On-A"));
 
+        // Operators see the membership on /metrics: three up, none unreachable, and then A unreachable.
+        Assert.Equal(3, await MetricAsync(c, "presence_cluster_members", "status=\"up\""));
+        Assert.Equal(0, await MetricAsync(c, "presence_cluster_unreachable"));
+
         var killedAt = Stopwatch.StartNew();
         a.Kill();
         var gone = await NextPresenceAsync(observer, list => !HasInstance(list, "Client-On-A") && SelfRows(list) == 2, FailureBound, timeout.Token);
         output.WriteLine($"node A's rows left node C's view {killedAt.Elapsed.TotalSeconds:0.0} s after SIGKILL");
+        // The rows leave when A turns unreachable, and it stays so until the Split Brain Resolver downs it (stable-after 7 s).
+        Assert.Equal(1, await MetricAsync(c, "presence_cluster_unreachable"));
         Assert.False(HasInstance(await observer.SystemPresenceAsync(timeout.Token), "Client-On-A"));
         Assert.True(killedAt.Elapsed < FailureBound + TimeSpan.FromSeconds(1), $"took {killedAt.Elapsed}");
         Assert.Equal(2, SelfRows(gone.Presence));
@@ -76,6 +82,15 @@ public sealed class ThreeGatewayProcessesSpecs(ITestOutputHelper output) : IDisp
     }
 
     public void Dispose() => _cluster?.Dispose();
+
+    /// <summary>The value of one series of a node's Prometheus scrape, the one whose labels contain <paramref name="label"/>.</summary>
+    private static async Task<double> MetricAsync(GatewayProcess node, string name, string label = "")
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var scrape = await http.GetStringAsync(new Uri($"{node.HttpUrl}/metrics"));
+        var line = scrape.Split('\n').Single(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private async Task<(GatewayProcess A, GatewayProcess B, GatewayProcess C)> StartAsync(CancellationToken cancellationToken)
     {

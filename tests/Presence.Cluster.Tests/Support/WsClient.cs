@@ -20,6 +20,15 @@ internal sealed class WsClient : IAsyncDisposable
 
     public ChannelReader<(DateTime At, JsonArray Presence)> PresenceEvents => _presence.Reader;
 
+    /// <summary>Completes when the socket closed or broke.</summary>
+    public Task Closed => _pump;
+
+    /// <summary>The gateway's close code, once it closed the socket with a close frame.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>The gateway announced a graceful stop (the <c>shutdown</c> event) before closing.</summary>
+    public bool HeardShutdown { get; private set; }
+
     /// <summary>False once the gateway closed the socket (a close frame) or it broke.</summary>
     public bool IsOpen => _socket.State == WebSocketState.Open && !_pump.IsCompleted;
 
@@ -94,6 +103,9 @@ internal sealed class WsClient : IAsyncDisposable
                         break;
                     case ("event", "presence"):
                         _presence.Writer.TryWrite((at, frame["payload"]!["presence"]!.AsArray()));
+                        break;
+                    case ("event", "shutdown"):
+                        HeardShutdown = true;
                         break;
                 }
             }

@@ -66,4 +66,33 @@ public sealed class ClusterOptionsSpecs
         Assert.InRange(defaults.MaxNodeBytes, 1, PresenceClusterSettings.FrameLimitBytes - 8_000);
         Assert.Throws<PresenceSettingsException>(() => PresenceClusterSettings.Create(ConfigurationFactory.ParseString("presence.cluster.max-node-bytes = 200000"), GatewayApp.SystemName));
     }
+
+    [Fact]
+    public void Should_bootstrap_by_config_discovery_from_the_environment_and_let_seeds_win()
+    {
+        var hocon = HoconDefaults.ResolveEnvironmentOverrides(
+            "presence.cluster { discovery = off\ndiscovery = ${?PRESENCE_CLUSTER_DISCOVERY}\ncontact-points = []\ncontact-points = ${?PRESENCE_CLUSTER_CONTACT_POINTS}\n}",
+            name => name switch { "PRESENCE_CLUSTER_DISCOVERY" => "config", "PRESENCE_CLUSTER_CONTACT_POINTS" => "gateway-a:8558,gateway-b:8558,gateway-c:8558", _ => null });
+
+        var settings = PresenceClusterSettings.Create(ConfigurationFactory.ParseString(hocon), GatewayApp.SystemName);
+
+        // Discovery alone means cluster mode, and without seeds the node bootstraps.
+        Assert.True(settings.Enabled);
+        Assert.Equal(ClusterDiscovery.Config, settings.Discovery);
+        Assert.True(settings.Bootstraps);
+        Assert.Equal(["gateway-a:8558", "gateway-b:8558", "gateway-c:8558"], settings.ContactPoints.ToArray());
+        Assert.False((settings with { Seeds = ["akka.tcp://presence-gateway@gateway-a:4053"] }).Bootstraps);
+    }
+
+    [Theory]
+    [InlineData("presence.cluster.discovery = dns", "presence.cluster.discovery")]
+    [InlineData("presence.cluster { discovery = config, contact-points = [\"a:8558\"] }", "presence.cluster.contact-points")]
+    [InlineData("presence.cluster { discovery = config, contact-points = [\"a\", \"b:1\", \"c:2\"] }", "presence.cluster.contact-points")]
+    [InlineData("presence.cluster.management-port = 0", "presence.cluster.management-port")]
+    public void Should_refuse_a_discovery_setting_that_could_not_form_a_cluster(string hocon, string key)
+    {
+        var ex = Assert.Throws<PresenceSettingsException>(() => PresenceClusterSettings.Create(ConfigurationFactory.ParseString(hocon), GatewayApp.SystemName));
+
+        Assert.Equal(key, ex.Key);
+    }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Presence.Gateway.Tls;
 using System.Threading.Channels;
 using Xunit;
 using Xunit.Sdk;
@@ -56,18 +57,33 @@ internal sealed class TestClient : IAsyncDisposable
     /// Opens a socket to <paramref name="url"/>; a browser-like client passes the page's <paramref name="origin"/>,
     /// and a client that must appear as another host passes a loopback source address in <paramref name="from"/>.
     /// </summary>
-    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null, IPAddress? from = null)
+    /// <param name="url">ws:// or wss://.</param>
+    /// <param name="origin">The Origin a browser would send.</param>
+    /// <param name="from">A loopback source address other than 127.0.0.1.</param>
+    /// <param name="headers">Further upgrade headers, such as a proxy's X-Forwarded-For.</param>
+    /// <param name="pinnedSha256">Over wss://: the one certificate to accept, by SHA-256 fingerprint.</param>
+    public static async Task<TestClient> ConnectAsync(Uri url, string? origin = null, IPAddress? from = null, IReadOnlyDictionary<string, string>? headers = null, byte[]? pinnedSha256 = null)
     {
         var socket = new ClientWebSocket();
         if (origin is not null)
             socket.Options.SetRequestHeader("Origin", origin);
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+            socket.Options.SetRequestHeader(name, value);
+        var pin = pinnedSha256 is null ? null : CertificateFingerprint.Pin(pinnedSha256);
         using var timeout = new CancellationTokenSource(DefaultTimeout);
         try
         {
             if (from is null)
+            {
+                socket.Options.RemoteCertificateValidationCallback = pin;
                 await socket.ConnectAsync(url, timeout.Token);
+            }
             else
-                await socket.ConnectAsync(url, new HttpMessageInvoker(BoundTo(from)), timeout.Token);
+            {
+                var handler = BoundTo(from);
+                handler.SslOptions.RemoteCertificateValidationCallback = pin;
+                await socket.ConnectAsync(url, new HttpMessageInvoker(handler), timeout.Token);
+            }
         }
         catch
         {

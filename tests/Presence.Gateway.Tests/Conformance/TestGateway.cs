@@ -27,11 +27,11 @@ internal sealed class TestGateway : IAsyncDisposable
         Url = url;
     }
 
-    /// <summary>ws://127.0.0.1:&lt;port&gt;</summary>
+    /// <summary>ws://127.0.0.1:&lt;port&gt;, or wss:// with TLS on.</summary>
     public Uri Url { get; }
 
     /// <summary>What the gateway's own pages are served from, i.e. the Origin a browser on the gateway host sends.</summary>
-    public string OwnOrigin => $"http://{Url.Authority}";
+    public string OwnOrigin => $"{(Url.Scheme == "wss" ? "https" : "http")}://{Url.Authority}";
 
     /// <summary>
     /// Starts a gateway in token mode (secret <see cref="Token"/>) unless <paramref name="args"/> says
@@ -56,15 +56,17 @@ internal sealed class TestGateway : IAsyncDisposable
         return new TestGateway(app, new Uri(GatewayApp.ListeningUrl(app)));
     }
 
-    public Task<TestClient> ConnectAsync(string? origin = null, System.Net.IPAddress? from = null) => TestClient.ConnectAsync(Url, origin, from);
+    public Task<TestClient> ConnectAsync(string? origin = null, System.Net.IPAddress? from = null, IReadOnlyDictionary<string, string>? headers = null, byte[]? pinnedSha256 = null) =>
+        TestClient.ConnectAsync(Url, origin, from, headers, pinnedSha256);
 
     /// <summary>The gateway's services, for specs that reach into its actor system.</summary>
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Opens a socket and completes a handshake with <paramref name="parameters"/> (default: the reference client's identity).</summary>
-    public async Task<TestClient> ConnectAndHandshakeAsync(System.Text.Json.Nodes.JsonObject? parameters = null, string? origin = null, System.Net.IPAddress? from = null)
+    public async Task<TestClient> ConnectAndHandshakeAsync(
+        System.Text.Json.Nodes.JsonObject? parameters = null, string? origin = null, System.Net.IPAddress? from = null, IReadOnlyDictionary<string, string>? headers = null, byte[]? pinnedSha256 = null)
     {
-        var client = await ConnectAsync(origin, from);
+        var client = await ConnectAsync(origin, from, headers, pinnedSha256);
         try
         {
             await client.HandshakeAsync(parameters);

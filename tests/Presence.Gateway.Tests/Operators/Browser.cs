@@ -15,8 +15,18 @@ public sealed class Browser : IAsyncLifetime
     /// <summary>Every wait on the page: generous for a loaded 2-core machine, still a prompt failure.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
+    private readonly string[] _extraArguments;
     private readonly string _profile = Path.Combine(Path.GetTempPath(), $"presence-chromium-{Guid.NewGuid():N}");
     private IBrowser? _browser;
+
+    /// <summary>The shared browser of the <see cref="BrowserTests"/> collection.</summary>
+    public Browser()
+        : this([])
+    {
+    }
+
+    /// <summary>A browser of its own, with command-line switches the shared one must not have (e.g. a trusted certificate).</summary>
+    internal Browser(params string[] extraArguments) => _extraArguments = extraArguments;
 
     public async Task InitializeAsync()
     {
@@ -30,7 +40,7 @@ public sealed class Browser : IAsyncLifetime
             Args =
             [
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
+                "--disable-component-update", "--disable-sync", .. _extraArguments,
             ],
             Timeout = (int)Timeout.TotalMilliseconds,
         });

@@ -22,14 +22,14 @@ public sealed class WebSocketHandshakeSpecs
     [Fact]
     public void Should_read_an_upgrade_and_end_right_after_its_head()
     {
-        var head = Upgrade(extra: "Origin: https://ui.example\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nForwarded: for=10.0.0.3\r\n");
+        var head = Upgrade(extra: "Origin: https://ui.example\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nForwarded: for=10.0.0.3\r\nX-Forwarded-Proto: https\r\n");
         var bytes = Encoding.ASCII.GetBytes(head + "\x81\x80");
         var buffer = new ReadOnlySequence<byte>(bytes);
 
         Assert.Equal(Status.Upgrade, WebSocketHandshake.TryRead(buffer, out var end, out var request, out var refusal));
 
         Assert.Null(refusal);
-        Assert.Equal(new UpgradeRequest(Key, "https://ui.example", "gw.example:18789", "10.0.0.1, 10.0.0.2", "for=10.0.0.3"), request);
+        Assert.Equal(new UpgradeRequest(Key, "https://ui.example", "gw.example:18789", "10.0.0.1, 10.0.0.2", "for=10.0.0.3", "https"), request);
         Assert.Equal(head.Length, buffer.Slice(buffer.Start, end).Length);
     }
 

@@ -73,13 +73,15 @@ export async function waitForPortFree(port, timeoutMs = STOP_TIMEOUT_MS) {
 
 /**
  * Starts a gateway and resolves once it printed its listening line.
- * @param {{ label: string, port?: number, token?: string, tickIntervalMs?: number }} options
+ * With `tlsDataDir`, the gateway serves wss:// with the self-signed certificate of --tls-auto kept in that
+ * directory, and the result carries the SHA-256 fingerprint it printed, as a user would copy it.
+ * @param {{ label: string, port?: number, token?: string, tickIntervalMs?: number, tlsDataDir?: string }} options
  */
-export async function startGateway({ label, port, token, tickIntervalMs = TICK_INTERVAL_MS }) {
+export async function startGateway({ label, port, token, tickIntervalMs = TICK_INTERVAL_MS, tlsDataDir }) {
   port ??= await freePort();
   token ??= `compat-${randomUUID()}`;
   const args = ["--port", String(port), "--bind", "loopback", "--auth", "token", "--token", token,
-    "--tick-interval", `${tickIntervalMs}ms`];
+    "--tick-interval", `${tickIntervalMs}ms`, ...(tlsDataDir ? ["--tls-auto", "--data-dir", tlsDataDir] : [])];
   const { file, args: argv } = gatewayCommand(args);
 
   mkdirSync(LOG_DIR, { recursive: true });
@@ -110,7 +112,8 @@ export async function startGateway({ label, port, token, tickIntervalMs = TICK_I
   });
   exited.then(({ code, signal, error }) => logFile.end(`\n[exit code=${code} signal=${signal}${error ? ` error=${error.message}` : ""}]\n`));
 
-  const expected = `listening on ws://${HOST}:${port}`;
+  const scheme = tlsDataDir ? "wss" : "ws";
+  const expected = `listening on ${scheme}://${HOST}:${port}`;
   const ready = new Promise((resolve, reject) => {
     const onData = (chunk) => {
       const text = chunk.toString("utf8");
@@ -143,7 +146,9 @@ export async function startGateway({ label, port, token, tickIntervalMs = TICK_I
   return {
     port,
     token,
-    url: `ws://${HOST}:${port}`,
+    url: `${scheme}://${HOST}:${port}`,
+    /** The certificate's SHA-256 fingerprint from the start-up log (AB:CD:…), with TLS on. */
+    fingerprint: output.match(/SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/)?.[1],
     tickIntervalMs,
     logPath,
     exited,

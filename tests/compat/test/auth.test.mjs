@@ -58,3 +58,22 @@ test("a wrong token reports AUTH_TOKEN_MISMATCH and stops reconnecting", async (
     await control.stop();
   }
 });
+
+// The client closes as soon as it reads the error, while the gateway's own 1008 is already queued behind it:
+// the close the client reports must be the gateway's every time, or it would retry instead of pausing.
+const RACE_RUNS = 50;
+
+test(`the gateway's 1008 wins over the client's own close, ${RACE_RUNS} times in a row`, async () => {
+  for (let run = 1; run <= RACE_RUNS; run++) {
+    const observed = observedClient({ url: gateway.url, token: `${gateway.token}-wrong` }, { name: `race-${run}` });
+    observed.start();
+    try {
+      await observed.waitFor("onReconnectPaused", (log) => log.paused.length > 0 || log.attempts > 1);
+      const [paused] = observed.log.paused;
+      assert.ok(paused, `run ${run}: reconnect paused before a second attempt:\n${observed.describe()}`);
+      assert.equal(paused.code, 1008, `run ${run}: closed with 1008: ${JSON.stringify(paused)}`);
+    } finally {
+      await observed.stop();
+    }
+  }
+});
