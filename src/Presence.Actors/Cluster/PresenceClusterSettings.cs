@@ -65,7 +65,7 @@ public sealed record PresenceClusterSettings(
             ManagementPort = Int(config, "presence.cluster.management-port", 1, 65535),
             ServiceName = NonEmpty(config, "presence.cluster.service-name"),
             RequiredContactPoints = Int(config, "presence.cluster.required-contact-points", 1, 1000),
-            ContactPoints = PresenceSettings.StringList(config, "presence.cluster.contact-points").Select(point => ContactPoint(config, point)).ToImmutableArray(),
+            ContactPoints = HoconDefaults.StringList(config, "presence.cluster.contact-points").Select(point => ContactPoint(config, point)).ToImmutableArray(),
             PodLabelSelector = NonEmpty(config, "presence.cluster.pod-label-selector"),
             NewClusterEnabled = Bool(config, "presence.cluster.new-cluster-enabled"),
         };
