@@ -100,9 +100,28 @@ internal sealed class WebSocketConnection : IClientConnection
     public async Task RunAsync(IActorRef actor)
     {
         _actor = actor;
+        // The read loop is inline, not a method of its own: one async state machine less per socket for its whole life.
+        var input = _transport.Input;
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            while (!_aborted)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var step = Step.Stop;
+                try
+                {
+                    step = Process(ref buffer);
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
+                }
+                if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
+                    break;
+                if (step == Step.Throttled)
+                    await WaitForActorAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -150,29 +169,6 @@ internal sealed class WebSocketConnection : IClientConnection
         _aborted = true;
         _abort();
         Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        var input = _transport.Input;
-        while (!_aborted)
-        {
-            var result = await input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var step = Step.Stop;
-            try
-            {
-                step = Process(ref buffer);
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
-            }
-            if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
-                return;
-            if (step == Step.Throttled)
-                await WaitForActorAsync().ConfigureAwait(false);
-        }
     }
 
     /// <summary>
