@@ -89,13 +89,41 @@ internal sealed class WebSocketConnection : IClientConnection
         return true;
     }
 
-    /// <summary>Runs the read loop until the connection ends, sends the closing frame if one is due, then tells the actor.</summary>
+    /// <summary>Runs the read loop until the connection ends, sends the closing frame if one is due, then tells the actor and gives back the admission ticket.</summary>
     public async Task RunAsync(IActorRef actor)
     {
         _actor = actor;
+        // The read loop is inline, not a method of its own: one async state machine less per socket for its whole life.
+        var input = _transport.Input;
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            while (!_aborted)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var step = Step.Stop;
+                WebSocketCloseStatus clientClose = default;
+                try
+                {
+                    step = Process(ref buffer, out clientClose);
+                }
+                finally
+                {
+                    input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
+                }
+                if (step == Step.ClientClosed)
+                {
+                    // The client's close comes after the frames it sent before it: once the actor has handled those, a
+                    // close it queued meanwhile (1008 after a wrong token) is the one the client gets, not an echo.
+                    await WaitForActorAsync(below: 1).ConfigureAwait(false);
+                    _outbox.Close(clientClose, "");
+                    break;
+                }
+                if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
+                    break;
+                if (step == Step.Throttled)
+                    await WaitForActorAsync(below: _maxInboundQueue).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or InvalidOperationException)
         {
@@ -117,6 +145,7 @@ internal sealed class WebSocketConnection : IClientConnection
             }
             _outbox.Abandon();
             actor.Tell(ConnectionActor.SocketClosed.Instance);
+            _admission.Dispose();
         }
     }
 
@@ -142,38 +171,6 @@ internal sealed class WebSocketConnection : IClientConnection
         _aborted = true;
         _abort();
         Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        var input = _transport.Input;
-        while (!_aborted)
-        {
-            var result = await input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var step = Step.Stop;
-            WebSocketCloseStatus clientClose = default;
-            try
-            {
-                step = Process(ref buffer, out clientClose);
-            }
-            finally
-            {
-                input.AdvanceTo(buffer.Start, step == Step.Throttled ? buffer.Start : buffer.End);
-            }
-            if (step == Step.ClientClosed)
-            {
-                // The client's close comes after the frames it sent before it: once the actor has handled those, a
-                // close it queued meanwhile (1008 after a wrong token) is the one the client gets, not an echo.
-                await WaitForActorAsync(below: 1).ConfigureAwait(false);
-                _outbox.Close(clientClose, "");
-                return;
-            }
-            if (step == Step.Stop || result.IsCompleted || result.IsCanceled)
-                return;
-            if (step == Step.Throttled)
-                await WaitForActorAsync(below: _maxInboundQueue).ConfigureAwait(false);
-        }
     }
 
     /// <summary>

@@ -20,7 +20,18 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
 {
     private IActorRef? _supervisor;
 
+    /// <summary>
+    /// The one state machine a WebSocket keeps for its lifetime: the handshake (and the upgrade request
+    /// it reads) lives in <see cref="UpgradeAsync"/>, whose state is dropped once the socket is attached.
+    /// </summary>
     public async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
+    {
+        if (await UpgradeAsync(context, next).ConfigureAwait(false) is var (connection, actor))
+            await connection.RunAsync(await actor.ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers the opening handshake; the socket handed to its actor, or null when the connection was refused or is not a WebSocket.</summary>
+    private async Task<(WebSocketConnection Connection, Task<IActorRef> Actor)?> UpgradeAsync(ConnectionContext context, ConnectionDelegate next)
     {
         var input = context.Transport.Input;
         while (true)
@@ -38,20 +49,19 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
                 // Nothing consumed: the HTTP server reads the request from its first byte.
                 input.AdvanceTo(buffer.Start);
                 await next(context).ConfigureAwait(false);
-                return;
+                return null;
             }
             input.AdvanceTo(end);
             if (refusal is not null)
             {
                 await context.Transport.Output.WriteAsync(WebSocketHandshake.Refuse(refusal), context.ConnectionClosed).ConfigureAwait(false);
-                return;
+                return null;
             }
-            await AcceptAsync(context, request!).ConfigureAwait(false);
-            return;
+            return await AcceptAsync(context, request!).ConfigureAwait(false);
         }
     }
 
-    private async Task AcceptAsync(ConnectionContext context, UpgradeRequest request)
+    private async Task<(WebSocketConnection Connection, Task<IActorRef> Actor)?> AcceptAsync(ConnectionContext context, UpgradeRequest request)
     {
         var peer = (context.RemoteEndPoint as IPEndPoint)?.Address;
         var client = ClientAddress.Resolve(
@@ -59,22 +69,31 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
             context.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https",
             new ForwardingHeaders(request.Forwarded, request.ForwardedFor, request.ForwardedProto),
             settings.TrustedProxies);
-        using var ticket = admission.TryAdmit(client.Address, out var refusal);
+        var ticket = admission.TryAdmit(client.Address, out var refusal);
         if (ticket is null)
         {
             // Refused before the upgrade, so a flood costs no WebSocket, actor or buffer.
             var busy = new WebSocketHandshake.Refusal(503, "Service Unavailable", refusal, "Retry-After: 1\r\n");
             await context.Transport.Output.WriteAsync(WebSocketHandshake.Refuse(busy), context.ConnectionClosed).ConfigureAwait(false);
-            return;
+            return null;
         }
-        var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
-        await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
+        try
+        {
+            var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
+            await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
 
-        // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
-        var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
-        var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
-        var attached = new ConnectionsSupervisorActor.Accept(connection);
-        supervisor.Tell(attached);
-        await connection.RunAsync(await attached.Actor.ConfigureAwait(false)).ConfigureAwait(false);
+            // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
+            var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
+            var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
+            var attached = new ConnectionsSupervisorActor.Accept(connection);
+            supervisor.Tell(attached);
+            return (connection, attached.Actor);
+        }
+        catch
+        {
+            // Once attached, the connection gives its ticket back when it ends.
+            ticket.Dispose();
+            throw;
+        }
     }
 }
