@@ -1,6 +1,7 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Presence.Gateway.Operators;
 
@@ -35,14 +36,38 @@ internal sealed record InstanceView(
 }
 
 /// <summary>
-/// The aligned table of <c>instances</c>: the same columns, order and words as the Instances page
+/// The table of <c>instances</c> (Spectre.Console): the same columns, order and words as the Instances page
 /// (gateway first, then by host; status from the age of <c>ts</c> on the gateway's clock).
 /// </summary>
 internal static class InstancesTable
 {
+    /// <summary>Wide enough that a redirected table never wraps a cell: a pipe gets one row per line.</summary>
+    private const int RedirectedWidth = 4096;
+
     private static readonly string[] Headers = ["STATUS", "HOST", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED"];
 
-    public static string Format(JsonElement list, long gatewayNow, bool color)
+    /// <summary>A console over <paramref name="terminal"/>: colours and cursor control on a terminal, plain text otherwise.</summary>
+    public static IAnsiConsole Console(CommandLineConsole terminal)
+    {
+        var (output, interactive) = (terminal.Out, terminal.Interactive);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!interactive)
+            console.Profile.Width = RedirectedWidth;
+        else if (terminal.Width is { } width)
+            console.Profile.Width = width;
+        return console;
+    }
+
+    /// <param name="list">The presence list as the gateway sent it.</param>
+    /// <param name="gatewayNow">Now on the gateway's clock.</param>
+    /// <param name="decorated">A terminal: a rule under the headers; redirected, bare columns for grep and awk.</param>
+    public static IRenderable Render(JsonElement list, long gatewayNow, bool decorated)
     {
         var rows = list.EnumerateArray()
             .Select(InstanceView.From)
@@ -50,18 +75,18 @@ internal static class InstancesTable
             .ThenBy(row => row.Host, StringComparer.OrdinalIgnoreCase)
             .Select(row => Cells(row, gatewayNow))
             .ToList();
-        var text = new StringBuilder();
         if (rows.Count == 0)
-            return text.AppendLine("No instances.").ToString();
-        var widths = Headers.Select((header, i) => rows.Max(row => row.Cells[i].Length) is var longest && longest > header.Length ? longest : header.Length).ToArray();
-        AppendLine(text, Headers, widths, status: null, color);
+            return new Text("No instances." + Environment.NewLine);
+        var table = new Table().Border(decorated ? TableBorder.Simple : TableBorder.None);
+        foreach (var header in Headers)
+            table.AddColumn(new TableColumn(new Text(header, new Style(decoration: Decoration.Bold))).PadLeft(0).PadRight(2).NoWrap());
+        table.Columns[^1].PadRight(0);
         foreach (var (cells, status) in rows)
-            AppendLine(text, cells, widths, status, color);
+            table.AddRow([new Text(cells[0], new Style(StatusColour(status))), .. cells[1..].Select(cell => new Text(cell))]);
         var counts = rows.GroupBy(row => row.Status).ToDictionary(group => group.Key, group => group.Count());
-        text.Append(CultureInfo.InvariantCulture, $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · ")
-            .Append(CultureInfo.InvariantCulture, $"{counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale")
-            .AppendLine();
-        return text.ToString();
+        var summary = string.Create(CultureInfo.InvariantCulture,
+            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · {counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale");
+        return new Rows(table, new Text(summary + Environment.NewLine));
     }
 
     private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow)
@@ -78,25 +103,10 @@ internal static class InstancesTable
 
     private static string Dash(string value) => value.Length == 0 ? "—" : value;
 
-    private static void AppendLine(StringBuilder text, string[] cells, int[] widths, InstanceStatus? status, bool color)
+    private static Color StatusColour(InstanceStatus status) => status switch
     {
-        for (var i = 0; i < cells.Length; i++)
-        {
-            var last = i == cells.Length - 1;
-            var cell = last ? cells[i] : cells[i].PadRight(widths[i]);
-            if (i == 0 && color && status is { } known)
-                cell = $"{Ansi(known)}{cell}\u001b[0m";
-            text.Append(cell);
-            if (!last)
-                text.Append("  ");
-        }
-        text.AppendLine();
-    }
-
-    private static string Ansi(InstanceStatus status) => status switch
-    {
-        InstanceStatus.Active => "\u001b[32m",
-        InstanceStatus.Idle => "\u001b[33m",
-        _ => "\u001b[90m",
+        InstanceStatus.Active => Color.Green,
+        InstanceStatus.Idle => Color.Yellow,
+        _ => Color.Grey,
     };
 }

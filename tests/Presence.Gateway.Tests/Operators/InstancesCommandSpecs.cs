@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Presence.Gateway.Operators;
 using Presence.Gateway.Tests.Conformance;
 using Xunit;
 
@@ -20,7 +19,7 @@ public sealed class InstancesCommandSpecs
         var (code, output, error) = await RunAsync(gateway, "--token", TestGateway.Token);
 
         Assert.True(code == 0, error);
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToArray();
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd()).ToArray();
         Assert.Equal(4, lines.Length);
         Assert.StartsWith("STATUS  ", lines[0], StringComparison.Ordinal);
         Assert.Contains(TestGateway.SelfHost, lines[1], StringComparison.Ordinal);
@@ -67,17 +66,57 @@ public sealed class InstancesCommandSpecs
         Assert.Contains("--token", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Should_reject_an_unknown_option_with_usage_and_exit_with_2()
+    [Theory]
+    [InlineData("--colour", "'--colour'")]
+    [InlineData("--url", "'--url'")]
+    [InlineData("--url=http://127.0.0.1:1", "--url must be a ws:// or wss:// URL")]
+    public async Task Should_reject_a_bad_option_naming_it_and_exit_with_2(string option, string named)
     {
-        using var output = new StringWriter();
+        var (code, output, error) = await InvokeAsync(CancellationToken.None, "instances", option);
+
+        Assert.Equal(GatewayCommandLine.BadOptions, code);
+        Assert.Empty(output);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.Contains("Usage: ", error, StringComparison.Ordinal);
+        Assert.Contains("instances --help", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_print_help_for_the_verb_with_its_options_and_their_environment_variables()
+    {
+        var (code, output, error) = await InvokeAsync(CancellationToken.None, "instances", "--help");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("instances [options]", output, StringComparison.Ordinal);
+        foreach (var expected in new[] { "--url", "--token", "--password", "--watch", "--json", "PRESENCE_GATEWAY_URL", "PRESENCE_GATEWAY_TOKEN" })
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        // The gateway's own options belong to the root command, not to the verb.
+        Assert.DoesNotContain("--cluster-port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_colour_the_status_and_redraw_the_watch_in_place_on_a_terminal()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var output = new WatchedWriter();
         using var error = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var console = new CommandLineConsole(output, error, Interactive: true, Width: 160);
+        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, stop.Token);
+        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
+        var first = output.ToString().Length;
 
-        var code = await InstancesCommand.RunAsync(["--colour"], output, error, interactive: false, CancellationToken.None);
+        await using var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
+        await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal), Timeout);
 
-        Assert.Equal(2, code);
-        Assert.Contains("unknown option --colour", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("Usage:", error.ToString(), StringComparison.Ordinal);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(Timeout));
+        var text = output.ToString();
+        // Green "Active" (16- or 256-colour, as the terminal supports), and the second drawing moves the cursor
+        // back up over the first instead of scrolling on.
+        Assert.Matches(@"\u001b\[(32|38;5;2)mActive", text);
+        Assert.Matches(@"\u001b\[\d+A", text[first..]);
+        Assert.Equal("", error.ToString());
     }
 
     [Fact]
@@ -87,7 +126,7 @@ public sealed class InstancesCommandSpecs
         using var output = new WatchedWriter();
         using var error = new StringWriter();
         using var stop = new CancellationTokenSource();
-        var run = InstancesCommand.RunAsync(["--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], output, error, interactive: false, stop.Token);
+        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], new CommandLineConsole(output, error, Interactive: false), stop.Token);
         await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
 
         var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
@@ -102,10 +141,15 @@ public sealed class InstancesCommandSpecs
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(TestGateway gateway, params string[] args)
     {
+        using var timeout = new CancellationTokenSource(Timeout);
+        return await InvokeAsync(timeout.Token, ["instances", "--url", gateway.Url.ToString(), .. args]);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InvokeAsync(CancellationToken cancellationToken, params string[] args)
+    {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(Timeout);
-        var code = await InstancesCommand.RunAsync(["--url", gateway.Url.ToString(), .. args], output, error, interactive: false, timeout.Token);
+        var code = await GatewayCommandLine.InvokeAsync(args, new CommandLineConsole(output, error, Interactive: false), cancellationToken);
         return (code, output.ToString(), error.ToString());
     }
 

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Presence.Gateway.Operators;
+
+/// <summary>What <c>instances</c> was asked to do.</summary>
+internal sealed record InstancesOptions(Uri Url, string? Token, string? Password, bool Watch, bool Json);
+
+/// <summary>
+/// The <c>instances</c> verb's options. Adding one: a field here, its line in <see cref="Bind"/>, and its
+/// property on <see cref="InstancesOptions"/>; <c>--help</c>, errors naming it and exit code 2 come with it.
+/// </summary>
+internal sealed class InstancesCommandLine
+{
+    private const string DefaultUrl = "ws://127.0.0.1:18789";
+
+    private readonly Option<Uri> _url = new("--url")
+    {
+        Description = "Gateway to ask: ws:// or wss://. [env: PRESENCE_GATEWAY_URL]",
+        HelpName = "url",
+        DefaultValueFactory = result => ParseUrl(result, Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_URL") ?? DefaultUrl)!,
+        CustomParser = result => ParseUrl(result, result.Tokens[^1].Value),
+    };
+
+    // The secrets fall back to the environment in Bind, not in a default: --help would print a default.
+    private readonly Option<string> _token = new("--token")
+    {
+        Description = "The gateway's shared secret. [env: PRESENCE_GATEWAY_TOKEN]",
+        HelpName = "secret",
+    };
+
+    private readonly Option<string> _password = new("--password")
+    {
+        Description = "The gateway's password, for --auth password. [env: PRESENCE_GATEWAY_PASSWORD]",
+        HelpName = "secret",
+    };
+
+    private readonly Option<bool> _watch = new("--watch")
+    {
+        Description = "Keep the listing up to date until Ctrl+C (redrawn in place on a terminal; reconnects with backoff).",
+    };
+
+    private readonly Option<bool> _json = new("--json")
+    {
+        Description = "Print the raw presence list as JSON (one list per line with --watch).",
+    };
+
+    public static Command Create(CommandLineConsole console)
+    {
+        var options = new InstancesCommandLine();
+        var command = new Command(InstancesCommand.Verb, "List a gateway's presence over the gateway protocol, as the CLI client (which does not list itself).")
+        {
+            options._url,
+            options._token,
+            options._password,
+            options._watch,
+            options._json,
+        };
+        command.SetAction((parsed, cancellationToken) => InstancesCommand.RunFromConsoleAsync(options.Bind(parsed), console, cancellationToken));
+        return command;
+    }
+
+    private InstancesOptions Bind(ParseResult parsed) => new(
+        parsed.GetValue(_url)!,
+        parsed.GetValue(_token) ?? Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TOKEN"),
+        parsed.GetValue(_password) ?? Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_PASSWORD"),
+        parsed.GetValue(_watch),
+        parsed.GetValue(_json));
+
+    private static Uri? ParseUrl(ArgumentResult result, string text)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "ws" or "wss")
+            return uri;
+        result.AddError($"--url must be a ws:// or wss:// URL, not '{text}'.");
+        return null;
+    }
+}
