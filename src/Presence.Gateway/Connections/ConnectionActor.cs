@@ -253,7 +253,7 @@ internal sealed class ConnectionActor : UntypedActor, IWithTimers
         GatewayMetrics.HandshakeSucceeded();
         Timers.Cancel(HandshakeTimer);
         Context.Parent.Tell(new ConnectionsSupervisorActor.ConnectionAuthenticated(_socket.Id, _readsPresence, ready.Tracked, ready.Snapshot.StateVersion));
-        _requests = new PresenceRequests(_manager, _options, MayWrite: !_client.IsNode && Scopes.Satisfies(_client.Scopes, Scopes.Admin), MayRead: _readsPresence);
+        _requests = new PresenceRequests(_manager, _options, MayWrite: !_client.IsNode && Scopes.Satisfies(_client.Scopes, Scopes.Admin), MayRead: _readsPresence, Sender: ready.Tracked ? _client : null);
         foreach (var frame in _pendingHandshakeFrames)
             OnFrame(frame);
         _pendingHandshakeFrames.Clear();

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Presence.Actors.Domain;
 using Presence.Actors.PresenceManager;
 using Presence.Gateway.Operators;
 using Presence.Gateway.Protocol;
@@ -11,9 +12,10 @@ namespace Presence.Gateway.Connections;
 /// <see cref="GatewaySocket"/>'s read loop answers them itself while the actor has no frame queued
 /// ahead of them, which saves the actor's mailbox hop; the actor answers them with the same code otherwise.
 /// Each flag says whether the client may make that request (an operator with the admin or the read scope);
-/// any other caller gets its error from the actor.
+/// any other caller gets its error from the actor. <see cref="Sender"/> is the connection's client when it has a row:
+/// a beacon naming it updates that row.
 /// </summary>
-internal sealed record PresenceRequests(IActorRef Manager, ConnectionOptions Options, bool MayWrite, bool MayRead)
+internal sealed record PresenceRequests(IActorRef Manager, ConnectionOptions Options, bool MayWrite, bool MayRead, ConnectedClient? Sender)
 {
     private static readonly ReadOnlyMemory<byte> BeaconAccepted = "{\"ok\":true}"u8.ToArray();
 
@@ -29,7 +31,7 @@ internal sealed record PresenceRequests(IActorRef Manager, ConnectionOptions Opt
     {
         if (!SystemEventValidator.TryValidate(request.Params, out var beacon, out var invalid))
             return ServerFrames.Error(request.Id, GatewayErrors.InvalidSystemEventParams(invalid!));
-        var (key, update) = beacon!.Resolve();
+        var (key, update) = beacon!.Resolve(Sender);
         Options.Board.Tell(Manager, new PresenceCommands.Upsert(key, update));
         GatewayMetrics.BeaconAccepted();
         // The reply never waits for the presence fan-out.
