@@ -85,18 +85,18 @@ internal static class InstancesTable
             table.AddRow([new Text(cells[0], new Style(StatusColour(status))), .. cells[1..].Select(cell => new Text(cell))]);
         var counts = rows.GroupBy(row => row.Status).ToDictionary(group => group.Key, group => group.Count());
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · {counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale");
+            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · {counts.GetValueOrDefault(InstanceStatus.Left)} left · {counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale");
         return new Rows(table, new Text(summary + Environment.NewLine));
     }
 
     private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow)
     {
         var age = TimeSpan.FromMilliseconds(Math.Max(0, gatewayNow - row.Ts));
-        var status = InstanceRows.Status(age);
+        var status = InstanceRows.Status(age, row.Reason);
         // lastInputSeconds was measured when the row was stamped, so the idle time has grown by the row's age since.
         var lastInput = row.LastInputSeconds is { } seconds ? InstanceRows.Ago(TimeSpan.FromSeconds(seconds) + age) : "—";
         var source = InstanceRows.Source(row.Reason);
-        var updated = source.Length == 0 ? InstanceRows.Ago(age) : $"{InstanceRows.Ago(age)} · {source}";
+        var updated = source.Length == 0 ? InstanceRows.Updated(age, row.Reason) : $"{InstanceRows.Updated(age, row.Reason)} · {source}";
         string[] cells = [status.ToString(), Dash(row.Host), Dash(row.Ip), Dash(row.Version), Dash(row.Device), Dash(row.Mode), lastInput, updated];
         return (cells, status);
     }
@@ -106,6 +106,7 @@ internal static class InstancesTable
     private static Color StatusColour(InstanceStatus status) => status switch
     {
         InstanceStatus.Active => Color.Green,
+        InstanceStatus.Left => Color.Blue,
         InstanceStatus.Idle => Color.Yellow,
         _ => Color.Grey,
     };

@@ -34,7 +34,7 @@ public sealed class InstancesCommandSpecs
             var column = lines[0].IndexOf(header, StringComparison.Ordinal);
             Assert.All(lines[1..3], line => Assert.Equal(' ', line[column - 1]));
         }
-        Assert.Equal("2 instances · 2 active · 0 idle · 0 stale", lines[3]);
+        Assert.Equal("2 instances · 2 active · 0 left · 0 idle · 0 stale", lines[3]);
     }
 
     [Fact]
@@ -132,7 +132,7 @@ public sealed class InstancesCommandSpecs
         var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
         await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal) && text.Contains("2 instances", StringComparison.Ordinal), Timeout);
         await late.DisposeAsync();
-        await output.WaitForAsync(text => text.Contains(" · disconnect", StringComparison.Ordinal), Timeout);
+        await output.WaitForAsync(text => text.Contains("Left", StringComparison.Ordinal) && text.Contains("left just now · disconnect", StringComparison.Ordinal), Timeout);
 
         await stop.CancelAsync();
         Assert.Equal(0, await run.WaitAsync(Timeout));

@@ -94,11 +94,50 @@ public sealed class InstancesPageSpecs(Browser browser)
 
         await leaving.DisposeAsync();
 
-        // The row stays (presence is recent history) and says why it last changed.
+        // The row stays (presence is recent history), shows that its client left, and when.
         await page.WaitForAsync("document.querySelector('tr[data-key=\"leaving-client\"] .source')?.textContent === 'disconnect'");
         var row = await page.RowAsync("leaving-client");
-        Assert.Equal(("Leaving-Host", "Active"), (row!.Host, row.Status));
-        Assert.Matches(@"^(just now|\d+s ago) · disconnect$", row.Updated);
+        Assert.Equal(("Leaving-Host", "Left", "left"), (row!.Host, row.Status, row.DataStatus));
+        Assert.Matches(@"^left (just now|\d+s ago) · disconnect$", row.Updated);
+        Assert.Equal("1", await page.TextAsync("#count-left"));
+    }
+
+    /// <summary>
+    /// Ages on the page's clock, moved instead of waited for: a hook installed before the page's script holds
+    /// <c>Date.now</c> at a chosen instant (the gateway runs on this machine's clock, and its ticks are an hour
+    /// apart here, so the page keeps the offset it measured at hello: a few milliseconds).
+    /// </summary>
+    [Theory]
+    [InlineData(119_000, "active", "Active", 118_000, "left", "Left")]
+    [InlineData(121_000, "idle", "Idle", 122_000, "idle", "Idle")]
+    [InlineData(299_000, "idle", "Idle", 299_000, "idle", "Idle")]
+    [InlineData(301_000, "stale", "Stale", 302_000, "stale", "Stale")]
+    public async Task Should_show_each_status_by_the_age_of_ts_on_either_side_of_its_threshold(int liveAgeMs, string liveStatus, string liveLabel, int leftAgeMs, string leftStatus, string leftLabel)
+    {
+        await using var gateway = await TestGateway.StartAsync("gateway.tick-interval = 1h");
+        await using var live = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "live-client", displayName: "Live-Host"));
+        var leaving = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "leaving-client", displayName: "Leaving-Host"));
+        await leaving.DisposeAsync();
+        await using var session = await browser.NewPageAsync();
+        await session.Page.EvaluateExpressionOnNewDocumentAsync(
+            "(() => { const real = Date.now.bind(Date); let held = null; Date.now = () => held ?? real(); window.holdClock = (ms) => { held = ms; }; })()");
+        var page = new InstancesPageDriver(session.Page);
+        await page.OpenAsync(gateway);
+        await page.WaitForAsync("document.querySelector('tr[data-key=\"leaving-client\"]')?.dataset.status === 'left'");
+        var list = await live.SystemPresenceAsync();
+        var liveTs = (long)Frames.SingleRowByInstance(list, "live-client")["ts"]!;
+        var leftTs = (long)Frames.SingleRowByInstance(list, "leaving-client")["ts"]!;
+
+        // Each wait also needs the age the held clock gives, so that it holds only after the page's next refresh.
+        await session.Page.EvaluateExpressionAsync($"holdClock({liveTs + liveAgeMs})");
+        await page.WaitForAsync($"document.querySelector('tr[data-key=\"live-client\"] td.updated')?.textContent.startsWith('{liveAgeMs / 60_000}m ago')");
+        var liveRow = await page.RowAsync("live-client");
+        Assert.Equal((liveStatus, liveLabel), (liveRow!.DataStatus, liveRow.Status));
+
+        await session.Page.EvaluateExpressionAsync($"holdClock({leftTs + leftAgeMs})");
+        await page.WaitForAsync($"document.querySelector('tr[data-key=\"leaving-client\"] td.updated')?.textContent.startsWith('left {leftAgeMs / 60_000}m ago')");
+        var left = await page.RowAsync("leaving-client");
+        Assert.Equal((leftStatus, leftLabel), (left!.DataStatus, left.Status));
     }
 
     [Fact]

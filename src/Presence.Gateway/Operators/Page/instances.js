@@ -23,7 +23,7 @@
     connection: $('connection'),
     connectionText: $('connection-text'),
     gatewayInfo: $('gateway-info'),
-    counts: { active: $('count-active'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
+    counts: { active: $('count-active'), left: $('count-left'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
   };
 
   const state = {
@@ -352,22 +352,26 @@
     return `${Math.floor(s / 86400)}d ago`;
   }
 
-  function statusOf(ageMs) {
-    if (ageMs <= config.activeMs) return 'active';
-    if (ageMs <= config.idleMs) return 'idle';
-    return 'stale';
+  const departed = (entry) => config.departures.includes(entry.reason);
+
+  /** As InstanceRows.Status: a departed row reads Left while it would be Active, then Idle and Stale by age. */
+  function statusOf(ageMs, entry) {
+    if (ageMs > config.idleMs) return 'stale';
+    if (ageMs > config.activeMs) return 'idle';
+    return departed(entry) ? 'left' : 'active';
   }
 
-  const STATUS_LABEL = { active: 'Active', idle: 'Idle', stale: 'Stale' };
+  const STATUSES = ['active', 'left', 'idle', 'stale'];
+  const STATUS_LABEL = { active: 'Active', left: 'Left', idle: 'Idle', stale: 'Stale' };
 
   /** Everything that depends on the clock: run after each render and once a second. */
   function refreshAges() {
     const now = gatewayNow();
-    const counts = { active: 0, idle: 0, stale: 0 };
+    const counts = { active: 0, left: 0, idle: 0, stale: 0 };
     for (const row of state.rows.values()) {
       const entry = row.entry;
       const age = Math.max(0, now - (entry.ts || 0));
-      const status = statusOf(age);
+      const status = statusOf(age, entry);
       counts[status] += 1;
       if (row.status !== status) {
         row.status = status;
@@ -375,11 +379,12 @@
         row.tr.dataset.status = status;
         setText(row, 'status', STATUS_LABEL[status]);
       }
-      setText(row, 'updated', ago(age));
+      // A departed row was re-stamped when its client left, so its age is the time since it left.
+      setText(row, 'updated', departed(entry) ? `left ${ago(age)}` : ago(age));
       // lastInputSeconds was measured when the row was stamped, so the idle time has grown by its age since.
       setText(row, 'last-input', Number.isFinite(entry.lastInputSeconds) ? ago(entry.lastInputSeconds * 1000 + age) : '—');
     }
-    for (const status of ['active', 'idle', 'stale']) {
+    for (const status of STATUSES) {
       const text = String(counts[status]);
       if (ui.counts[status].textContent !== text) ui.counts[status].textContent = text;
     }
