@@ -46,7 +46,7 @@ internal static class InstancesCommand
     /// <returns>0 listed, 1 the gateway could not be reached or refused.</returns>
     public static async Task<int> RunAsync(InstancesOptions options, CommandLineConsole console, CancellationToken cancellationToken)
     {
-        var view = new View(console, options.Json, options.Watch);
+        var view = new View(console, options.Json, options.Watch, options.Doctor);
         var error = console.Error;
         var failures = 0;
         while (true)
@@ -138,7 +138,7 @@ internal static class InstancesCommand
     }
 
     /// <summary>Writes lists: as JSON (one per line, exactly as the gateway sent them), or as the table.</summary>
-    private sealed class View(CommandLineConsole console, bool json, bool watch)
+    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor)
     {
         public IAnsiConsole Terminal { get; } = InstancesTable.Console(console);
 
@@ -148,6 +148,8 @@ internal static class InstancesCommand
         {
             if (json)
                 await console.Out.WriteAsync(list.GetRawText() + Environment.NewLine).ConfigureAwait(false);
+            else if (doctor)
+                Terminal.Write(InstancesTable.RenderDoctor(list));
             else
             {
                 Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive));

@@ -4,7 +4,7 @@ using System.CommandLine.Parsing;
 namespace Presence.Gateway.Operators;
 
 /// <summary>What <c>instances</c> was asked to do.</summary>
-internal sealed record InstancesOptions(Uri Url, string? Token, string? Password, bool Watch, bool Json);
+internal sealed record InstancesOptions(Uri Url, string? Token, string? Password, bool Watch, bool Json, bool Doctor = false);
 
 /// <summary>
 /// The <c>instances</c> verb's options. Adding one: a field here, its line in <see cref="Bind"/>, and its
@@ -45,6 +45,11 @@ internal sealed class InstancesCommandLine
         Description = "Print the raw presence list as JSON (one list per line with --watch).",
     };
 
+    private readonly Option<bool> _doctor = new("--doctor")
+    {
+        Description = "Explain rows that look like the same client: which duplicate check applies, and the fix in the client.",
+    };
+
     public static Command Create(CommandLineConsole console)
     {
         var options = new InstancesCommandLine();
@@ -55,7 +60,13 @@ internal sealed class InstancesCommandLine
             options._password,
             options._watch,
             options._json,
+            options._doctor,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(options._doctor) && (result.GetValue(options._watch) || result.GetValue(options._json)))
+                result.AddError("--doctor prints one report: it cannot be combined with --watch or --json.");
+        });
         command.SetAction((parsed, cancellationToken) => InstancesCommand.RunFromConsoleAsync(options.Bind(parsed), console, cancellationToken));
         return command;
     }
@@ -65,7 +76,8 @@ internal sealed class InstancesCommandLine
         parsed.GetValue(_token) ?? Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TOKEN"),
         parsed.GetValue(_password) ?? Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_PASSWORD"),
         parsed.GetValue(_watch),
-        parsed.GetValue(_json));
+        parsed.GetValue(_json),
+        parsed.GetValue(_doctor));
 
     private static Uri? ParseUrl(ArgumentResult result, string text)
     {

@@ -7,6 +7,7 @@ namespace Presence.Gateway.Operators;
 
 /// <summary>One presence row as the terminal listing shows it.</summary>
 internal sealed record InstanceView(
+    string InstanceId,
     string Host,
     string Ip,
     string Version,
@@ -23,6 +24,7 @@ internal sealed record InstanceView(
         long? Number(string name) => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
         var device = string.Join(" · ", new[] { Text("deviceFamily"), Text("modelIdentifier"), Text("platform") }.Where(part => !string.IsNullOrEmpty(part)));
         return new InstanceView(
+            Text("instanceId") ?? "",
             Text("host") ?? "",
             Text("ip") ?? "",
             Text("version") ?? "",
@@ -44,7 +46,7 @@ internal static class InstancesTable
     /// <summary>Wide enough that a redirected table never wraps a cell: a pipe gets one row per line.</summary>
     private const int RedirectedWidth = 4096;
 
-    private static readonly string[] Headers = ["STATUS", "HOST", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED"];
+    private static readonly string[] Headers = ["STATUS", "HOST", "INSTANCE", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED"];
 
     /// <summary>A console over <paramref name="terminal"/>: colours and cursor control on a terminal, plain text otherwise.</summary>
     public static IAnsiConsole Console(CommandLineConsole terminal)
@@ -69,12 +71,9 @@ internal static class InstancesTable
     /// <param name="decorated">A terminal: a rule under the headers; redirected, bare columns for grep and awk.</param>
     public static IRenderable Render(JsonElement list, long gatewayNow, bool decorated)
     {
-        var rows = list.EnumerateArray()
-            .Select(InstanceView.From)
-            .OrderByDescending(row => row.IsGateway)
-            .ThenBy(row => row.Host, StringComparer.OrdinalIgnoreCase)
-            .Select(row => Cells(row, gatewayNow))
-            .ToList();
+        var views = Views(list);
+        var lookAlikes = InstanceDoctor.Examine(views).Select(finding => finding.Row).ToHashSet();
+        var rows = views.Select(row => Cells(row, gatewayNow, lookAlikes.Contains(row))).ToList();
         if (rows.Count == 0)
             return new Text("No instances." + Environment.NewLine);
         var table = new Table().Border(decorated ? TableBorder.Simple : TableBorder.None);
@@ -89,7 +88,26 @@ internal static class InstancesTable
         return new Rows(table, new Text(summary + Environment.NewLine));
     }
 
-    private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow)
+    /// <summary>The rows in the order every view shows them: the gateway first, then by host.</summary>
+    public static List<InstanceView> Views(JsonElement list) => list.EnumerateArray()
+        .Select(InstanceView.From)
+        .OrderByDescending(row => row.IsGateway)
+        .ThenBy(row => row.Host, StringComparer.OrdinalIgnoreCase)
+        .ToList();
+
+    /// <summary><c>instances --doctor</c>: each look-alike row with the check that applies and its fix, or that there are none.</summary>
+    public static IRenderable RenderDoctor(JsonElement list)
+    {
+        var findings = InstanceDoctor.Examine(Views(list));
+        if (findings.Count == 0)
+            return new Text("No look-alike rows: every client has one row." + Environment.NewLine);
+        var lines = findings.Select(finding =>
+            $"{Dash(finding.Row.Host)} · instanceId {Dash(finding.Row.InstanceId)} · {Dash(finding.Row.Mode)} · {InstanceRows.Source(finding.Row.Reason)}{Environment.NewLine}" +
+            $"  check {(int)finding.Check}: {finding.Explanation}{Environment.NewLine}");
+        return new Text(string.Concat(lines));
+    }
+
+    private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow, bool lookAlike)
     {
         var age = TimeSpan.FromMilliseconds(Math.Max(0, gatewayNow - row.Ts));
         var status = InstanceRows.Status(age, row.Reason);
@@ -97,7 +115,8 @@ internal static class InstancesTable
         var lastInput = row.LastInputSeconds is { } seconds ? InstanceRows.Ago(TimeSpan.FromSeconds(seconds) + age) : "—";
         var source = InstanceRows.Source(row.Reason);
         var updated = source.Length == 0 ? InstanceRows.Updated(age, row.Reason) : $"{InstanceRows.Updated(age, row.Reason)} · {source}";
-        string[] cells = [status.ToString(), Dash(row.Host), Dash(row.Ip), Dash(row.Version), Dash(row.Device), Dash(row.Mode), lastInput, updated];
+        // A look-alike row is marked where the eye goes first; instances --doctor says why.
+        string[] cells = [status.ToString(), lookAlike ? $"{Dash(row.Host)} (dup?)" : Dash(row.Host), Dash(row.InstanceId), Dash(row.Ip), Dash(row.Version), Dash(row.Device), Dash(row.Mode), lastInput, updated];
         return (cells, status);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Presence.Gateway.Tests.Conformance;
 using Xunit;
@@ -29,12 +30,57 @@ public sealed class InstancesCommandSpecs
         Assert.EndsWith(" · connect", lines[2], StringComparison.Ordinal);
         Assert.All(lines[1..3], line => Assert.StartsWith("Active  ", line, StringComparison.Ordinal));
         // Aligned: every column starts where its header does.
-        foreach (var header in new[] { "HOST", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED" })
+        Assert.Contains(" Probe-UI-Instance-1 ", lines[2], StringComparison.Ordinal);
+        foreach (var header in new[] { "HOST", "INSTANCE", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED" })
         {
             var column = lines[0].IndexOf(header, StringComparison.Ordinal);
             Assert.All(lines[1..3], line => Assert.Equal(' ', line[column - 1]));
         }
         Assert.Equal("2 instances · 2 active · 0 left · 0 idle · 0 stale", lines[3]);
+    }
+
+    /// <summary>Real clients producing each duplicate case; the doctor names the check that applies to each row, with the fix.</summary>
+    [Fact]
+    public async Task Should_explain_each_look_alike_row_with_the_check_that_applies()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // Case 3: a client that sends no instanceId, connected twice: a row per connection.
+        static JsonObject Twin() => Connects.Params("test", "ui", ["operator.read"], displayName: "Twin-Host", platform: "linux");
+        await using var first = await gateway.ConnectAndHandshakeAsync(Twin());
+        await using var second = await gateway.ConnectAndHandshakeAsync(Twin());
+        // Cases 1 and 2: an app with a stable instanceId whose periodic beacons (here relayed by a backend) carry none.
+        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
+        await using var backend = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        await backend.BeaconAsync(new JsonObject
+        {
+            ["text"] = "periodic from the mac",
+            ["host"] = "Probe-UI-Host",
+            ["platform"] = "macos 15.1",
+            ["deviceFamily"] = "Mac",
+            ["modelIdentifier"] = "Mac15,3",
+            ["reason"] = "periodic",
+        });
+
+        var (code, output, error) = await RunAsync(gateway, "--token", TestGateway.Token, "--doctor");
+
+        Assert.True(code == 0, error);
+        Assert.Equal(2, Regex.Count(output, "^Twin-Host · instanceId — · ui · connect\\r?\\n  check 3: .*send a stable client.instanceId", RegexOptions.Multiline));
+        Assert.Matches("(?m)^Probe-UI-Host · instanceId — · — · heartbeat\\r?\\n  check 2: .*beacon without instanceId.*same instanceId in every beacon", output);
+        Assert.Matches("(?m)^Probe-UI-Host · instanceId Probe-UI-Instance-1 · ui · connect\\r?\\n  check 1: ", output);
+
+        // The table marks the same rows.
+        var (_, table, _) = await RunAsync(gateway, "--token", TestGateway.Token);
+        Assert.Equal(4, table.Split('\n').Count(line => line.Contains("(dup?)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Should_refuse_doctor_with_watch_naming_both()
+    {
+        var (code, _, error) = await InvokeAsync(CancellationToken.None, "instances", "--doctor", "--watch");
+
+        Assert.Equal(GatewayCommandLine.BadOptions, code);
+        Assert.Contains("--doctor", error, StringComparison.Ordinal);
+        Assert.Contains("--watch", error, StringComparison.Ordinal);
     }
 
     [Fact]
