@@ -102,6 +102,42 @@ public sealed class InstancesPageSpecs(Browser browser)
         Assert.Equal("1", await page.TextAsync("#count-left"));
     }
 
+    [Fact]
+    public async Task Should_show_instance_ids_and_explain_look_alike_rows_on_hover()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        // A client without instanceId, connected twice (check 3), and an app whose beacons carry no instanceId (checks 1 and 2).
+        static JsonObject Twin() => Connects.Params("test", "ui", ["operator.read"], displayName: "Twin-Host", platform: "linux");
+        await using var first = await gateway.ConnectAndHandshakeAsync(Twin());
+        await using var second = await gateway.ConnectAndHandshakeAsync(Twin());
+        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
+        await using var backend = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        await backend.BeaconAsync(new JsonObject
+        {
+            ["text"] = "periodic from the mac", ["host"] = "Probe-UI-Host", ["platform"] = "macos 15.1",
+            ["deviceFamily"] = "Mac", ["modelIdentifier"] = "Mac15,3", ["reason"] = "periodic",
+        });
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+
+        await page.OpenAsync(gateway);
+        await page.WaitForAsync("document.querySelectorAll('#rows tr[data-duplicate-check]').length === 4");
+
+        var rows = await page.RowsAsync();
+        var twins = rows.Where(row => row.Host == "Twin-Host").ToList();
+        Assert.Equal(2, twins.Count);
+        Assert.All(twins, row => Assert.Equal(("—", "3"), (row.Instance, row.DuplicateCheck)));
+        Assert.All(twins, row => Assert.Contains("send a stable client.instanceId", row.DuplicateWhy, StringComparison.Ordinal));
+        var app = Assert.Single(rows, row => row.Instance == "Probe-UI-Instance-1");
+        Assert.Equal("1", app.DuplicateCheck);
+        var beacon = Assert.Single(rows, row => row.Host == "Probe-UI-Host" && row.Instance == "—");
+        Assert.Equal("2", beacon.DuplicateCheck);
+        Assert.Contains("same instanceId in every beacon", beacon.DuplicateWhy, StringComparison.Ordinal);
+        // Rows with one client each are not flagged, the gateway's and this page's own included.
+        Assert.Equal(4, rows.Count(row => row.DuplicateCheck.Length > 0));
+        Assert.Equal(TestGateway.SelfInstanceId, rows[0].Instance);
+    }
+
     /// <summary>
     /// Ages on the page's clock, moved instead of waited for: a hook installed before the page's script holds
     /// <c>Date.now</c> at a chosen instant (the gateway runs on this machine's clock, and its ticks are an hour

@@ -275,7 +275,40 @@
       || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  const CELLS = ['status', 'host', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
+  const CELLS = ['status', 'host', 'instance', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
+
+  const deviceOf = (entry) => [entry.deviceFamily, entry.modelIdentifier, entry.platform].filter(Boolean).join(' · ');
+  const CONNECTION_REASONS = new Set(['connect', 'disconnect', 'node-connected', 'node-disconnected']);
+
+  /**
+   * As InstanceDoctor (instances --doctor): rows with the same host and device, at least one without instanceId,
+   * look like the same client. Returns, per such entry, the check that applies and the fix, in plain words.
+   */
+  function lookAlikes(entries) {
+    const groups = new Map();
+    for (const entry of entries) {
+      if (isGatewayRow(entry) || !entry.host) continue;
+      const key = `${String(entry.host).toLowerCase()}|${deviceOf(entry).toLowerCase()}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(entry);
+    }
+    const found = new Map();
+    for (const group of groups.values()) {
+      if (group.length < 2 || group.every((entry) => entry.instanceId)) continue;
+      const others = group.length - 1;
+      for (const entry of group) {
+        const same = `${entry.host} has ${others} other ${others === 1 ? 'row' : 'rows'} that look like the same client (${deviceOf(entry) || '—'}).`;
+        if (!entry.instanceId && CONNECTION_REASONS.has(entry.reason)) {
+          found.set(entry, { check: 3, text: `${same} This row came from a connection that sent no client.instanceId, so it is keyed by that connection alone: an expected duplicate, and every reconnect adds another. Fix in the client: send a stable client.instanceId in its connect request.` });
+        } else if (!entry.instanceId) {
+          found.set(entry, { check: 2, text: `${same} This row came from a system-event beacon without instanceId, so it could not merge into the client's connection row. Fix in the client: send the same instanceId in every beacon as in its connect request.` });
+        } else {
+          found.set(entry, { check: 1, text: `${same} This row has instanceId ${entry.instanceId}; the look-alike without one is the duplicate. Fix in the client: send this same client.instanceId in every connect and beacon, and keep it across restarts.` });
+        }
+      }
+    }
+    return found;
+  }
 
   function createRow(key) {
     const tr = document.createElement('tr');
@@ -304,6 +337,11 @@
         row.badge.textContent = 'gateway';
         row.badge.hidden = true;
         td.append(row.badge);
+        row.dup = document.createElement('span');
+        row.dup.className = 'dup';
+        row.dup.textContent = 'dup?';
+        row.dup.hidden = true;
+        td.append(row.dup);
       }
       tr.append(td);
     }
@@ -323,13 +361,19 @@
     return config.sources[reason] || String(reason).replace(/-/g, ' ');
   }
 
-  function updateRow(row, entry) {
+  function updateRow(row, entry, duplicate) {
     row.entry = entry;
     setText(row, 'host', dash(entry.host));
+    setText(row, 'instance', dash(entry.instanceId));
+    row.dup.hidden = !duplicate;
+    const why = duplicate ? duplicate.text : '';
+    if (row.dup.title !== why) row.dup.title = why;
+    if (duplicate) row.tr.dataset.duplicateCheck = String(duplicate.check);
+    else delete row.tr.dataset.duplicateCheck;
     setText(row, 'ip', dash(entry.ip));
     setText(row, 'version', dash(entry.version));
     setText(row, 'mode', dash(entry.mode));
-    setText(row, 'device', dash([entry.deviceFamily, entry.modelIdentifier, entry.platform].filter(Boolean).join(' · ')));
+    setText(row, 'device', dash(deviceOf(entry)));
     const gateway = isGatewayRow(entry);
     if (row.badge.hidden === gateway) row.badge.hidden = !gateway;
     row.tr.classList.toggle('gateway', gateway);
@@ -395,6 +439,7 @@
   function render() {
     state.renderQueued = false;
     const list = ordered(state.entries);
+    const duplicates = lookAlikes(state.entries);
     const live = new Set();
     let previous = null;
     for (const { key, entry } of list) {
@@ -404,7 +449,7 @@
         row = createRow(key);
         state.rows.set(key, row);
       }
-      updateRow(row, entry);
+      updateRow(row, entry, duplicates.get(entry));
       // Keyed placement: a row already in its place is not touched, so a steady list costs no layout.
       const expected = previous ? previous.tr.nextSibling : ui.rows.firstChild;
       if (row.tr !== expected) ui.rows.insertBefore(row.tr, expected);
