@@ -138,6 +138,74 @@ public sealed class InstancesPageSpecs(Browser browser)
         Assert.Equal(TestGateway.SelfInstanceId, rows[0].Instance);
     }
 
+    [Fact]
+    public async Task Should_sort_filter_count_what_it_shows_and_open_a_row_with_all_its_fields()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var cli = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        for (var i = 1; i <= 3; i++)
+            await cli.BeaconAsync(Beacon(i, version: "2026.9.6"));
+        await using var session = await browser.NewPageAsync();
+        var page = new InstancesPageDriver(session.Page);
+        await page.OpenAsync(gateway);
+        await page.WaitForAsync("document.querySelectorAll('#rows tr').length === 5");
+        var ownKey = await page.OwnKeyAsync();
+
+        // Host, descending (second click): node-003 first; the gateway is sorted like any other row.
+        await session.Page.ClickAsync("th[data-sort=host]");
+        await session.Page.ClickAsync("th[data-sort=host]");
+        await page.WaitForAsync("document.querySelector('th[data-sort=host]').getAttribute('aria-sort') === 'descending'");
+        await page.WaitForAsync("document.querySelector('#rows tr').dataset.key === 'node-003'");
+        // Updated: the most recent first, which is this page's own row (it connected after the beacons).
+        await session.Page.ClickAsync("th[data-sort=updated]");
+        await page.WaitForAsync($"document.querySelector('#rows tr').dataset.key === '{ownKey}'");
+
+        await session.Page.TypeAsync("#filter", "node-00");
+        await page.WaitForAsync("document.querySelectorAll('#rows tr:not([hidden])').length === 3");
+        Assert.Equal("3", await page.TextAsync("#count-total"));
+        Assert.Equal("3", await page.TextAsync("#count-active"));
+
+        await session.Page.ClickAsync("#rows tr[data-key='node-002'] td.host");
+        await page.WaitForAsync("!document.querySelector('#details').hidden");
+        var details = await page.TextAsync("#details-text");
+        var fields = System.Text.Json.Nodes.JsonNode.Parse(details)!;
+        Assert.Equal("node-002", (string?)fields["instanceId"]);
+        Assert.StartsWith("Node: node-002 (192.0.2.3) · app 2026.9.6", (string?)fields["text"], StringComparison.Ordinal);
+        Assert.Equal("periodic", (string?)fields["reason"]);
+        Assert.NotNull(fields["ts"]);
+    }
+
+    [Fact]
+    public async Task Should_fit_a_phone_width_screen_and_leave_a_screenshot_in_docs()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
+        await using var cli = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        for (var i = 1; i <= 3; i++)
+            await cli.BeaconAsync(Beacon(i, version: "2026.9.6"));
+        await using var session = await browser.NewPageAsync();
+        await session.Page.SetViewportAsync(new ViewPortOptions { Width = 390, Height = 844, IsMobile = true, DeviceScaleFactor = 2, HasTouch = true });
+        var page = new InstancesPageDriver(session.Page);
+
+        await page.OpenAsync(gateway);
+        await page.WaitForAsync("document.querySelectorAll('#rows tr').length === 6");
+        await session.Page.ClickAsync("#rows tr[data-key='node-001'] td.host");
+        await page.WaitForAsync("!document.querySelector('#details').hidden");
+
+        // Nothing wider than the screen: no sideways scrolling, and status, host and updated still show.
+        var wider = await session.Page.EvaluateExpressionAsync<string>(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 390.5).map(e => e.tagName + '.' + e.className + '#' + e.id + ':' + Math.round(e.getBoundingClientRect().right)).join(', ')");
+        Assert.True(await session.Page.EvaluateExpressionAsync<bool>("document.documentElement.scrollWidth <= 390"), $"the page scrolls sideways at 390 px: {wider}");
+        Assert.True(await page.VisibleAsync("#rows tr[data-key='node-001'] td.updated"));
+        Assert.False(await page.VisibleAsync("#rows tr[data-key='node-001'] td.ip"));
+        var artifact = Path.Combine(Repository.Root, "artifacts", "screenshots", "instances-phone.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(artifact)!);
+        await session.Page.ScreenshotAsync(artifact, new ScreenshotOptions { FullPage = true });
+        var docs = Path.Combine(Repository.Root, "docs", "instances-phone.png");
+        if (!File.Exists(docs) || Environment.GetEnvironmentVariable("PRESENCE_UPDATE_DOCS") == "1")
+            File.Copy(artifact, docs, overwrite: true);
+    }
+
     /// <summary>
     /// Ages on the page's clock, moved instead of waited for: a hook installed before the page's script holds
     /// <c>Date.now</c> at a chosen instant (the gateway runs on this machine's clock, and its ticks are an hour

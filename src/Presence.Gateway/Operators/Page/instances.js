@@ -23,6 +23,11 @@
     connection: $('connection'),
     connectionText: $('connection-text'),
     gatewayInfo: $('gateway-info'),
+    filter: $('filter'),
+    details: $('details'),
+    detailsTitle: $('details-title'),
+    detailsText: $('details-text'),
+    detailsCopy: $('details-copy'),
     counts: { active: $('count-active'), left: $('count-left'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
   };
 
@@ -38,6 +43,10 @@
     retryAt: 0,
     retryTimer: 0,
     stopped: false,
+    // Column the operator sorted by ('' = the gateway first, then by host) and its direction.
+    sort: { by: '', descending: false },
+    filter: '',
+    selected: null,
   };
 
   // ---- token ----------------------------------------------------------------------------
@@ -248,10 +257,7 @@
     if (Number.isFinite(version)) state.stateVersion = version;
     state.entries = entries;
     // Bursts of events are folded into one render per frame: only the latest list matters.
-    if (!state.renderQueued) {
-      state.renderQueued = true;
-      requestAnimationFrame(render);
-    }
+    queueRender();
   }
 
   const isGatewayRow = (entry) => entry.mode === 'gateway' && entry.reason === 'self';
@@ -269,10 +275,26 @@
       // Rows without a stable id can repeat (a client that reconnects without instanceId); the n-th stays the n-th.
       keyed.push({ key: n === 1 ? base : `${base}#${n}`, entry });
     }
-    return keyed.sort((a, b) =>
-      (isGatewayRow(b.entry) - isGatewayRow(a.entry))
-      || collator.compare(a.entry.host || '', b.entry.host || '')
-      || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const byKey = (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const byHost = (a, b) => collator.compare(a.entry.host || '', b.entry.host || '');
+    const now = gatewayNow();
+    const compare = {
+      status: (a, b) => STATUSES.indexOf(statusOf(now - (a.entry.ts || 0), a.entry)) - STATUSES.indexOf(statusOf(now - (b.entry.ts || 0), b.entry)),
+      host: byHost,
+      // Most recently updated first when ascending: what an operator looks for.
+      updated: (a, b) => (b.entry.ts || 0) - (a.entry.ts || 0),
+    }[state.sort.by];
+    if (!compare) return keyed.sort((a, b) => (isGatewayRow(b.entry) - isGatewayRow(a.entry)) || byHost(a, b) || byKey(a, b));
+    const sign = state.sort.descending ? -1 : 1;
+    return keyed.sort((a, b) => sign * compare(a, b) || byHost(a, b) || byKey(a, b));
+  }
+
+  /** Whether a row shows under the filter: every word must appear in one of its fields. */
+  function matches(entry) {
+    if (!state.filter) return true;
+    const haystack = [entry.host, entry.instanceId, entry.ip, entry.mode, entry.version, deviceOf(entry), entry.deviceId, entry.reason, entry.text]
+      .filter(Boolean).join(' ').toLowerCase();
+    return state.filter.split(/\s+/).every((word) => haystack.includes(word));
   }
 
   const CELLS = ['status', 'host', 'instance', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
@@ -412,11 +434,16 @@
   function refreshAges() {
     const now = gatewayNow();
     const counts = { active: 0, left: 0, idle: 0, stale: 0 };
+    let shown = 0;
     for (const row of state.rows.values()) {
       const entry = row.entry;
       const age = Math.max(0, now - (entry.ts || 0));
       const status = statusOf(age, entry);
-      counts[status] += 1;
+      // The header counts what the table shows, so a filter narrows both.
+      if (!row.tr.hidden) {
+        counts[status] += 1;
+        shown += 1;
+      }
       if (row.status !== status) {
         row.status = status;
         row.dot.className = `dot ${status}`;
@@ -432,7 +459,7 @@
       const text = String(counts[status]);
       if (ui.counts[status].textContent !== text) ui.counts[status].textContent = text;
     }
-    const total = String(state.rows.size);
+    const total = String(shown);
     if (ui.counts.total.textContent !== total) ui.counts.total.textContent = total;
   }
 
@@ -450,6 +477,8 @@
         state.rows.set(key, row);
       }
       updateRow(row, entry, duplicates.get(entry));
+      const hidden = !matches(entry);
+      if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
       // Keyed placement: a row already in its place is not touched, so a steady list costs no layout.
       const expected = previous ? previous.tr.nextSibling : ui.rows.firstChild;
       if (row.tr !== expected) ui.rows.insertBefore(row.tr, expected);
@@ -462,7 +491,64 @@
       }
     }
     ui.empty.hidden = list.length > 0;
+    if (state.selected) showDetails(state.rows.get(state.selected));
     refreshAges();
+  }
+
+  function queueRender() {
+    if (state.renderQueued) return;
+    state.renderQueued = true;
+    requestAnimationFrame(render);
+  }
+
+  /** All of a row's fields as the gateway sent them: the raw JSON, which the Copy button puts on the clipboard. */
+  function showDetails(row) {
+    for (const tr of ui.rows.querySelectorAll('tr.selected')) tr.classList.remove('selected');
+    if (!row) {
+      state.selected = null;
+      ui.details.hidden = true;
+      return;
+    }
+    state.selected = row.key;
+    row.tr.classList.add('selected');
+    ui.detailsTitle.textContent = `${row.entry.host || row.entry.instanceId || 'Row'} · ${row.key}`;
+    const text = JSON.stringify(row.entry, null, 2);
+    if (ui.detailsText.textContent !== text) ui.detailsText.textContent = text;
+    ui.details.hidden = false;
+  }
+
+  ui.rows.addEventListener('click', (event) => {
+    const tr = event.target.closest('tr');
+    if (tr) showDetails(state.selected === tr.dataset.key ? null : state.rows.get(tr.dataset.key));
+  });
+  $('details-close').addEventListener('click', () => showDetails(null));
+  ui.detailsCopy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(ui.detailsText.textContent);
+      ui.detailsCopy.textContent = 'Copied';
+    } catch {
+      // Plain http on a LAN address is not a secure context: select the text for Ctrl+C instead.
+      getSelection().selectAllChildren(ui.detailsText);
+      ui.detailsCopy.textContent = 'Selected: press Ctrl+C';
+    }
+    setTimeout(() => { ui.detailsCopy.textContent = 'Copy'; }, 2000);
+  });
+
+  ui.filter.addEventListener('input', () => {
+    state.filter = ui.filter.value.trim().toLowerCase();
+    queueRender();
+  });
+
+  for (const th of document.querySelectorAll('th.sortable')) {
+    th.addEventListener('click', () => {
+      const by = th.dataset.sort;
+      // Ascending, descending, then back to the default order.
+      state.sort = state.sort.by !== by ? { by, descending: false } : state.sort.descending ? { by: '', descending: false } : { by, descending: true };
+      for (const other of document.querySelectorAll('th.sortable')) {
+        other.setAttribute('aria-sort', other.dataset.sort !== state.sort.by ? 'none' : state.sort.descending ? 'descending' : 'ascending');
+      }
+      queueRender();
+    });
   }
 
   // ---- start ----------------------------------------------------------------------------
