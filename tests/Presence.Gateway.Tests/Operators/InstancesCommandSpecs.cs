@@ -44,22 +44,7 @@ public sealed class InstancesCommandSpecs
     public async Task Should_explain_each_look_alike_row_with_the_check_that_applies()
     {
         await using var gateway = await TestGateway.StartAsync();
-        // Case 3: a client that sends no instanceId, connected twice: a row per connection.
-        static JsonObject Twin() => Connects.Params("test", "ui", ["operator.read"], displayName: "Twin-Host", platform: "linux");
-        await using var first = await gateway.ConnectAndHandshakeAsync(Twin());
-        await using var second = await gateway.ConnectAndHandshakeAsync(Twin());
-        // Cases 1 and 2: an app with a stable instanceId whose periodic beacons (here relayed by a backend) carry none.
-        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
-        await using var backend = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
-        await backend.BeaconAsync(new JsonObject
-        {
-            ["text"] = "periodic from the mac",
-            ["host"] = "Probe-UI-Host",
-            ["platform"] = "macos 15.1",
-            ["deviceFamily"] = "Mac",
-            ["modelIdentifier"] = "Mac15,3",
-            ["reason"] = "periodic",
-        });
+        await using var clients = await LookAlikeClients.ConnectAsync(gateway);
 
         var (code, output, error) = await RunAsync(gateway, "--token", TestGateway.Token, "--doctor");
 

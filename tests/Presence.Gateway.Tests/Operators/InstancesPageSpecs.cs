@@ -106,17 +106,7 @@ public sealed class InstancesPageSpecs(Browser browser)
     public async Task Should_show_instance_ids_and_explain_look_alike_rows_on_hover()
     {
         await using var gateway = await TestGateway.StartAsync();
-        // A client without instanceId, connected twice (check 3), and an app whose beacons carry no instanceId (checks 1 and 2).
-        static JsonObject Twin() => Connects.Params("test", "ui", ["operator.read"], displayName: "Twin-Host", platform: "linux");
-        await using var first = await gateway.ConnectAndHandshakeAsync(Twin());
-        await using var second = await gateway.ConnectAndHandshakeAsync(Twin());
-        await using var mac = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice());
-        await using var backend = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
-        await backend.BeaconAsync(new JsonObject
-        {
-            ["text"] = "periodic from the mac", ["host"] = "Probe-UI-Host", ["platform"] = "macos 15.1",
-            ["deviceFamily"] = "Mac", ["modelIdentifier"] = "Mac15,3", ["reason"] = "periodic",
-        });
+        await using var clients = await LookAlikeClients.ConnectAsync(gateway);
         await using var session = await browser.NewPageAsync();
         var page = new InstancesPageDriver(session.Page);
 
