@@ -32,9 +32,15 @@ public static partial class GatewayApp
     /// <param name="overrides">Configuration that wins over options and defaults (tests use it for short timers).</param>
     /// <param name="self">The gateway's own presence row; detected from the machine when not given.</param>
     /// <exception cref="GatewaySettingsException">An option or setting is invalid.</exception>
-    public static WebApplication Build(IReadOnlyList<string> args, Config? overrides = null, PresenceEntry? self = null)
+    public static WebApplication Build(IReadOnlyList<string> args, Config? overrides = null, PresenceEntry? self = null) =>
+        Build((overrides ?? Config.Empty).WithFallback(GatewayCommandLine.GatewayConfig(args)), self);
+
+    /// <param name="options">Configuration from the command line (and overrides); the defaults are underneath.</param>
+    /// <param name="self">The gateway's own presence row; detected from the machine when not given.</param>
+    /// <exception cref="GatewaySettingsException">A setting is invalid.</exception>
+    public static WebApplication Build(Config options, PresenceEntry? self = null)
     {
-        var config = (overrides ?? Config.Empty).WithFallback(GatewaySettings.FromCommandLine(args));
+        var config = options;
         var settings = GatewaySettings.Create(config);
         var presence = PresenceSettings.Create(config);
         var cluster = ClusterSettings(config);

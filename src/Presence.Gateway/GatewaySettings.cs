@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
 using System.Net;
-using System.Text;
-using System.Text.Json;
 using Akka.Configuration;
 using Presence.Actors.Hosting;
 using Presence.Gateway.Auth;
@@ -12,38 +10,10 @@ namespace Presence.Gateway;
 
 /// <summary>
 /// The <c>gateway</c> section of the configuration, read once and validated.
-/// Defaults live in <c>hocon/gateway.hocon</c>; command-line options override them.
+/// Defaults live in <c>hocon/gateway.hocon</c>; command-line options (<see cref="GatewayCommandLine"/>) override them.
 /// </summary>
 public sealed record GatewaySettings
 {
-    /// <summary>Command-line options and the configuration key each one sets.</summary>
-    public static readonly ImmutableDictionary<string, string> Options = new Dictionary<string, string>
-    {
-        ["--port"] = "gateway.port",
-        ["--bind"] = "gateway.bind",
-        ["--auth"] = "gateway.auth",
-        ["--token"] = "gateway.token",
-        ["--password"] = "gateway.password",
-        ["--tick-interval"] = "gateway.tick-interval",
-        ["--ping-interval"] = "gateway.ping-interval",
-        ["--handshake-timeout"] = "gateway.handshake-timeout",
-        ["--allowed-origin"] = "gateway.allowed-origins",
-        ["--cluster"] = "presence.cluster.enabled",
-        ["--cluster-port"] = "presence.cluster.port",
-        ["--seed"] = "presence.cluster.seeds",
-        ["--tls-cert"] = "gateway.tls.cert",
-        ["--tls-key"] = "gateway.tls.key",
-        ["--tls-auto"] = "gateway.tls.auto",
-        ["--data-dir"] = "gateway.data-dir",
-        ["--trusted-proxy"] = "gateway.trusted-proxies",
-    }.ToImmutableDictionary();
-
-    /// <summary>Options that need no value (<c>--cluster</c>); <c>--cluster=off</c> still works.</summary>
-    private static readonly ImmutableHashSet<string> Flags = ["--cluster", "--tls-auto"];
-
-    /// <summary>Options that may be given more than once; they set a list.</summary>
-    private static readonly ImmutableHashSet<string> Repeatable = ["--seed", "--trusted-proxy", "--allowed-origin"];
-
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(GatewaySettings).Assembly, "gateway.hocon"));
 
     public static Config DefaultConfig => Defaults.Value;
@@ -85,33 +55,6 @@ public sealed record GatewaySettings
     public required bool InlineIo { get; init; }
 
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
-
-    /// <summary>Turns <c>--option value</c> (or <c>--option=value</c>) pairs into configuration that overrides the defaults.</summary>
-    /// <exception cref="GatewaySettingsException">An unknown option or one without a value.</exception>
-    public static Config FromCommandLine(IReadOnlyList<string> args)
-    {
-        var hocon = new StringBuilder();
-        var lists = new Dictionary<string, List<string>>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var (option, value) = args[i].Split('=', 2) is [var name, var inline] ? (name, inline) : (args[i], null);
-            if (!Options.TryGetValue(option, out var key))
-                throw new GatewaySettingsException($"Unknown option {option}. Options: {string.Join(", ", Options.Keys)}.", option);
-            if (value is null && Flags.Contains(option))
-                value = "on";
-            value ??= i + 1 < args.Count ? args[++i] : throw new GatewaySettingsException($"Option {option} needs a value.", option);
-            if (Repeatable.Contains(option))
-            {
-                (lists.TryGetValue(key, out var items) ? items : lists[key] = []).Add(value);
-                continue;
-            }
-            // A JSON string is a valid HOCON string, so any value is quoted safely.
-            hocon.Append(key).Append(" = ").AppendLine(JsonSerializer.Serialize(value));
-        }
-        foreach (var (key, items) in lists)
-            hocon.Append(key).Append(" = [").AppendJoin(", ", items.Select(item => JsonSerializer.Serialize(item))).AppendLine("]");
-        return ConfigurationFactory.ParseString(hocon.ToString());
-    }
 
     /// <summary>Reads and checks the <c>gateway</c> section; an invalid value throws an exception naming its key.</summary>
     public static GatewaySettings Create(Config config)

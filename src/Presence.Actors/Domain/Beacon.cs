@@ -31,13 +31,18 @@ public sealed record Beacon
     public ImmutableArray<string> Tags { get; init; } = [];
 
     /// <summary>Parses the text once and gives the row this beacon updates and the patch it applies.</summary>
-    public (PresenceKey Key, PresenceUpdate Update) Resolve()
+    /// <param name="sender">
+    /// The tracked connection the beacon came over, if any: when the beacon's <c>instanceId</c> or <c>deviceId</c>
+    /// names that client, it updates the connection's row, whichever of the two the row is keyed by (one client, one row).
+    /// </param>
+    public (PresenceKey Key, PresenceUpdate Update) Resolve(ConnectedClient? sender = null)
     {
         var parsed = BeaconText.Parse(Text);
-        return (Key(parsed), ToUpdate(parsed));
+        var key = sender is not null && sender.IsNamedBy(InstanceId, DeviceId) ? sender.Key : Key(parsed);
+        return (key, ToUpdate(parsed));
     }
 
-    /// <summary>Device id, instance id, parsed host, ip, then the start of the text.</summary>
+    /// <summary>Any other beacon: device id, instance id, parsed host, ip, then the start of the text.</summary>
     private PresenceKey Key(BeaconText? parsed)
     {
         var text = Text.Trim();

@@ -28,6 +28,18 @@ public sealed record ConnectedClient
 
     public PresenceKey Key => PresenceKey.ForConnection(Connection, IsNode, DeviceId, InstanceId);
 
+    /// <summary>
+    /// Whether a beacon's <paramref name="instanceId"/> or <paramref name="deviceId"/> names this client: either one
+    /// equals this connection's instanceId or device id, compared as presence keys are (trimmed, any letter case).
+    /// </summary>
+    public bool IsNamedBy(string? instanceId, string? deviceId) => Names(instanceId) || Names(deviceId);
+
+    private bool Names(string? id) =>
+        !string.IsNullOrWhiteSpace(id) && (SameId(id, InstanceId) || SameId(id, DeviceId));
+
+    private static bool SameId(string id, string? own) =>
+        !string.IsNullOrWhiteSpace(own) && PresenceKey.From(id) == PresenceKey.From(own);
+
     /// <summary>Untracked modes (one-off CLI calls by default) never become rows.</summary>
     public bool IsTracked(IReadOnlySet<string> untrackedModes) => !untrackedModes.Contains(Mode);
 

@@ -6,7 +6,8 @@ namespace Presence.Actors.Domain;
 /// The presence map and its rules, as pure code: every method takes the
 /// gateway's <c>now</c> (ms since the Unix epoch) and returns the next state.
 /// <see cref="Version"/> grows by one per change a reader could see; refreshing
-/// a row's freshness (the self row on a sweep, a connection on a pong) is not one.
+/// a row's freshness (the self row on a sweep, a connection on a pong) is not one, until readers would
+/// see those rows age: see <see cref="Sweep"/>.
 /// In a cluster it also holds the rows other nodes own (see <see cref="WithNode"/>), and the
 /// snapshot is the merged view of all of them (<see cref="PresenceMerge"/>); alone, it is just this node's list.
 /// </summary>
@@ -16,8 +17,10 @@ public sealed class PresenceState
     private readonly PresenceRow _self;
     private readonly PresenceLimits _limits;
     private readonly ImmutableDictionary<string, RemoteNode> _nodes;
+    /// <summary>When this node last made a change visible (an upsert, an expiry, a renewal announcement).</summary>
+    private readonly long _visibleAt;
 
-    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted)
+    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted, long visibleAt)
     {
         _self = self;
         _rows = rows;
@@ -25,10 +28,11 @@ public sealed class PresenceState
         _limits = limits;
         _nodes = nodes;
         Evicted = evicted;
+        _visibleAt = visibleAt;
     }
 
     public static PresenceState Create(PresenceEntry self, PresenceLimits limits) =>
-        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0);
+        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0, self.Ts);
 
     public long Version { get; }
 
@@ -98,7 +102,7 @@ public sealed class PresenceState
                 return this;
             evicted = grown - rows.Count;
         }
-        return With(rows, Version + 1, evicted);
+        return With(rows, Version + 1, evicted, visibleAt: now);
     }
 
     /// <summary>Re-stamps a connection's row as disconnected; a row since claimed by another connection is left alone.</summary>
@@ -114,11 +118,20 @@ public sealed class PresenceState
         return With(_rows.SetItem(key, new PresenceRow(row.Entry with { Ts = now }, owner)), Version);
     }
 
-    /// <summary>Refreshes the self row and drops every other row older than the TTL.</summary>
+    /// <summary>
+    /// Refreshes the self row and drops every other row older than the TTL. Renewals (this refresh, a live
+    /// connection's pongs) change nothing a reader sees, so readers keep the <c>ts</c> of the last visible
+    /// change and would watch the gateway's and every live client's row age into Idle. So when no visible
+    /// change happened for <see cref="PresenceLimits.RenewalAnnounceMs"/> (as the sweeps saw it), this sweep
+    /// is one: the version grows and the list, with every renewed <c>ts</c>, goes out like any other change.
+    /// Any change of this node's in between resets the wait: a busy gateway never announces a renewal on its own.
+    /// (Other nodes' changes do not: they may cost a cluster node one announcement more, never one less.)
+    /// </summary>
     public PresenceState Sweep(long now)
     {
         var swept = Expire(now);
-        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, swept.Version, _limits, swept._nodes, swept.Evicted);
+        var due = now - swept._visibleAt >= _limits.RenewalAnnounceMs;
+        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, due ? swept.Version + 1 : swept.Version, _limits, swept._nodes, swept.Evicted, due ? now : swept._visibleAt);
     }
 
     /// <summary>Drops every row older than the TTL; a row exactly TTL old is still fresh.</summary>
@@ -133,7 +146,7 @@ public sealed class PresenceState
             kept ??= _rows.ToBuilder();
             kept.Remove(key);
         }
-        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1);
+        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1, visibleAt: now);
         return expired.ExpireNodes(oldestAllowed);
     }
 
@@ -183,10 +196,10 @@ public sealed class PresenceState
         return rows;
     }
 
-    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, int evicted = 0) =>
-        new(_self, rows, version, _limits, _nodes, Evicted + evicted);
+    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, int evicted = 0, long? visibleAt = null) =>
+        new(_self, rows, version, _limits, _nodes, Evicted + evicted, visibleAt ?? _visibleAt);
 
-    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted);
+    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted, _visibleAt);
 
     /// <summary>A read never shows another node's expired row either, even before that node sweeps it.</summary>
     private PresenceState ExpireNodes(long oldestAllowed)
@@ -256,4 +269,8 @@ public sealed class PresenceState
 /// <summary>The bounds a <see cref="PresenceState"/> enforces.</summary>
 /// <param name="TtlMs">Age after which a row is dropped.</param>
 /// <param name="MaxEntries">Most rows in the list, the self row included (at least 1).</param>
-public sealed record PresenceLimits(long TtlMs, int MaxEntries);
+/// <param name="RenewalAnnounceMs">Longest a sweep lets readers go without a visible change while rows are renewed silently.</param>
+public sealed record PresenceLimits(long TtlMs, int MaxEntries, long RenewalAnnounceMs = PresenceLimits.DefaultRenewalAnnounceMs)
+{
+    public const long DefaultRenewalAnnounceMs = 60_000;
+}

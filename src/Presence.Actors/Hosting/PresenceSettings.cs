@@ -14,14 +14,15 @@ public sealed record PresenceSettings(
     ImmutableHashSet<string> UntrackedModes,
     TimeSpan SweepInterval,
     TimeSpan BroadcastInterval,
-    TimeSpan AskTimeout)
+    TimeSpan AskTimeout,
+    TimeSpan RenewalBroadcastInterval)
 {
     private static readonly Lazy<Config> Defaults = new(() => HoconDefaults.Load(typeof(PresenceSettings).Assembly, "presence.hocon"));
 
     /// <summary>The shipped <c>presence.hocon</c>, with its environment overrides resolved.</summary>
     public static Config DefaultConfig => Defaults.Value;
 
-    public PresenceLimits Limits => new((long)Ttl.TotalMilliseconds, MaxEntries);
+    public PresenceLimits Limits => new((long)Ttl.TotalMilliseconds, MaxEntries, (long)RenewalBroadcastInterval.TotalMilliseconds);
 
     /// <summary>Reads and checks the <c>presence</c> section; an invalid value throws an exception that names its key.</summary>
     public static PresenceSettings Create(Config config)
@@ -39,7 +40,8 @@ public sealed record PresenceSettings(
             Modes(config, "presence.untracked-modes"),
             sweep,
             Positive(config, "presence.broadcast-interval"),
-            Positive(config, "presence.ask-timeout"));
+            Positive(config, "presence.ask-timeout"),
+            Positive(config, "presence.renewal-broadcast-interval"));
     }
 
     internal static TimeSpan Positive(Config config, string key) =>

@@ -357,7 +357,9 @@ internal sealed class ConnectionActor : UntypedActor
             _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.InvalidSystemEventParams(invalid!)));
             return;
         }
-        var (key, update) = beacon!.Resolve();
+        // A beacon that names this connection's own client updates the connection's row: one client, one row.
+        var client = _client!;
+        var (key, update) = beacon!.Resolve(client.IsTracked(_options.UntrackedModes) ? client : null);
         _manager.Tell(new PresenceCommands.Upsert(key, update));
         GatewayMetrics.BeaconAccepted();
         _connection.Send(ServerFrames.Ok(request.Id, BeaconAccepted));

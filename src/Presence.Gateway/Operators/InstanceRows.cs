@@ -4,10 +4,14 @@ using System.Text.Json;
 
 namespace Presence.Gateway.Operators;
 
-/// <summary>Active, Idle or Stale, from the age of a row's <c>ts</c> (presence-rules.md, "Consumers and events").</summary>
+/// <summary>
+/// Active, Idle or Stale, from the age of a row's <c>ts</c> (presence-rules.md, "Consumers and events"); a row whose
+/// client has left is Left instead of Active while it is that recent, then Idle and Stale by age like any other.
+/// </summary>
 internal enum InstanceStatus
 {
     Active,
+    Left,
     Idle,
     Stale,
 }
@@ -33,8 +37,18 @@ internal static class InstanceRows
         ["launch"] = "launch",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    public static InstanceStatus Status(TimeSpan age) =>
-        age <= ActiveUpTo ? InstanceStatus.Active : age <= IdleUpTo ? InstanceStatus.Idle : InstanceStatus.Stale;
+    /// <summary>The reasons a connection's row is re-stamped with when its client goes (presence-rules.md, "Disconnect").</summary>
+    public static readonly FrozenSet<string> DepartureReasons = new[] { "disconnect", "node-disconnected" }.ToFrozenSet(StringComparer.Ordinal);
+
+    public static InstanceStatus Status(TimeSpan age, string? reason) =>
+        age > IdleUpTo ? InstanceStatus.Stale
+        : age > ActiveUpTo ? InstanceStatus.Idle
+        : reason is not null && DepartureReasons.Contains(reason) ? InstanceStatus.Left
+        : InstanceStatus.Active;
+
+    /// <summary>"left 40s ago" for a departed row (its <c>ts</c> is when it left), else "40s ago".</summary>
+    public static string Updated(TimeSpan age, string? reason) =>
+        reason is not null && DepartureReasons.Contains(reason) ? "left " + Ago(age) : Ago(age);
 
     public static string Source(string? reason) =>
         string.IsNullOrEmpty(reason) ? "" : SourceWords.TryGetValue(reason, out var word) ? word : reason.Replace('-', ' ');
@@ -60,5 +74,6 @@ internal static class InstanceRows
         ["activeMs"] = (long)ActiveUpTo.TotalMilliseconds,
         ["idleMs"] = (long)IdleUpTo.TotalMilliseconds,
         ["sources"] = SourceWords,
+        ["departures"] = DepartureReasons,
     });
 }

@@ -5,36 +5,26 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Presence.Gateway.Tls;
+using Spectre.Console;
 
 namespace Presence.Gateway.Operators;
 
 /// <summary>
-/// <c>instances [--url ws://…] [--token …] [--password …] [--watch] [--json]</c>: lists a gateway's presence
-/// from the terminal over the gateway protocol, as the CLI identity (mode <c>cli</c>, untracked by default,
-/// so the listing does not list itself).
+/// <c>instances</c>: lists a gateway's presence from the terminal over the gateway protocol, as the CLI identity
+/// (mode <c>cli</c>, untracked by default, so the listing does not list itself). Its options are in
+/// <see cref="InstancesCommandLine"/>.
 /// </summary>
 internal static class InstancesCommand
 {
     public const string Verb = "instances";
 
-    public const string Usage = """
-        Usage: Presence.Gateway instances [--url ws://127.0.0.1:18789] [--token <secret>] [--password <secret>] [--tls-fingerprint <sha256>] [--watch] [--json]
-          --url       gateway to ask (default ws://127.0.0.1:18789, or PRESENCE_GATEWAY_URL)
-          --tls-fingerprint  with a wss:// URL: accept exactly the certificate with this SHA-256 fingerprint
-                      (AB:CD:… as the gateway prints it, or 64 hex digits), e.g. a --tls-auto gateway's
-                      (default PRESENCE_GATEWAY_TLS_FINGERPRINT)
-          --token     shared secret (default PRESENCE_GATEWAY_TOKEN); --password likewise (PRESENCE_GATEWAY_PASSWORD)
-          --watch     keep the listing up to date until Ctrl+C
-          --json      print the presence list as JSON (one list per line with --watch)
-        """;
-
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
-    /// <summary>The verb as run by <c>Program</c>: console output, Ctrl+C stops a watch.</summary>
-    public static async Task<int> RunFromConsoleAsync(IReadOnlyList<string> args)
+    /// <summary>The verb as the executable runs it: Ctrl+C ends a watch (exit code 0) instead of the process.</summary>
+    public static async Task<int> RunFromConsoleAsync(InstancesOptions options, CommandLineConsole console, CancellationToken cancellationToken)
     {
-        using var stop = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
@@ -43,7 +33,7 @@ internal static class InstancesCommand
         Console.CancelKeyPress += onCancel;
         try
         {
-            return await RunAsync(args, Console.Out, Console.Error, interactive: !Console.IsOutputRedirected, stop.Token).ConfigureAwait(false);
+            return await RunAsync(options, console, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -51,26 +41,14 @@ internal static class InstancesCommand
         }
     }
 
-    /// <param name="args">The options after the verb.</param>
-    /// <param name="output">Where the listing goes.</param>
-    /// <param name="error">Where problems and reconnects are reported.</param>
-    /// <param name="interactive">A terminal: the watch redraws in place every second, with colours.</param>
-    /// <param name="cancellationToken">Ends a watch (Ctrl+C); the exit code is then 0.</param>
-    /// <returns>0 listed, 1 the gateway could not be reached or refused, 2 bad options.</returns>
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, bool interactive, CancellationToken cancellationToken)
+    /// <param name="options">What to list and how.</param>
+    /// <param name="console">Where the listing goes (its <c>Out</c>), and problems and reconnects (its <c>Error</c>).</param>
+    /// <param name="cancellationToken">Ends a watch; the exit code is then 0.</param>
+    /// <returns>0 listed, 1 the gateway could not be reached or refused.</returns>
+    public static async Task<int> RunAsync(InstancesOptions options, CommandLineConsole console, CancellationToken cancellationToken)
     {
-        if (!Options.TryParse(args, out var options, out var problem))
-        {
-            await error.WriteLineAsync(problem).ConfigureAwait(false);
-            await error.WriteLineAsync(Usage).ConfigureAwait(false);
-            return 2;
-        }
-        if (options.Help)
-        {
-            await output.WriteLineAsync(Usage).ConfigureAwait(false);
-            return 0;
-        }
-        var view = new View(output, options.Json, interactive, options.Watch);
+        var view = new View(console, options.Json, options.Watch, options.Doctor);
+        var error = console.Error;
         var failures = 0;
         while (true)
         {
@@ -81,24 +59,24 @@ internal static class InstancesCommand
                 if (!options.Watch)
                 {
                     await view.ShowAsync(await session.ListAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
-                    return 0;
+                    return GatewayCommandLine.Ok;
                 }
                 await WatchAsync(session, view, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                return 0;
+                return GatewayCommandLine.Ok;
             }
             catch (GatewayRefusedException ex)
             {
                 await error.WriteLineAsync($"instances: {ex.Message}").ConfigureAwait(false);
-                return 1;
+                return GatewayCommandLine.Unreachable;
             }
-            catch (Exception ex) when (ex is WebSocketException or IOException or TimeoutException or JsonException)
+            catch (Exception ex) when (Dropped(ex) is { } reason)
             {
-                await error.WriteLineAsync($"instances: {options.Url}: {Explain(ex)}").ConfigureAwait(false);
+                await error.WriteLineAsync($"instances: {options.Url}: {Explain(reason)}").ConfigureAwait(false);
                 if (!options.Watch)
-                    return 1;
+                    return GatewayCommandLine.Unreachable;
             }
             // Only a watch gets here: the connection dropped, so it comes back with backoff (1 s, 2 s, 4 s … 30 s).
             var delay = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, failures++)));
@@ -109,7 +87,7 @@ internal static class InstancesCommand
             }
             catch (OperationCanceledException)
             {
-                return 0;
+                return GatewayCommandLine.Ok;
             }
         }
     }
@@ -128,113 +106,72 @@ internal static class InstancesCommand
         return ex.Message;
     }
 
-    /// <summary>Shows each list as it arrives; on a terminal also once a second, so that ages and statuses move on.</summary>
+    /// <summary>The network problem behind <paramref name="ex"/>, also when it comes through the watch's channel.</summary>
+    private static Exception? Dropped(Exception ex) => ex switch
+    {
+        ChannelClosedException { InnerException: { } inner } => Dropped(inner),
+        WebSocketException or IOException or TimeoutException or JsonException => ex,
+        _ => null,
+    };
+
+    /// <summary>
+    /// Shows each list as it arrives. On a terminal the table is a live display redrawn in place, also once a
+    /// second, so that ages and statuses move on between lists; redirected, each list is printed after the last.
+    /// </summary>
     private static async Task WatchAsync(Session session, View view, CancellationToken cancellationToken)
     {
-        var latest = session.HelloPresence;
-        await view.ShowAsync(latest, session.GatewayNow).ConfigureAwait(false);
         var lists = session.PresenceLists(cancellationToken);
-        using var clock = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        var nextList = lists.ReadAsync(cancellationToken).AsTask();
-        var nextTick = view.RedrawsOnClock ? clock.WaitForNextTickAsync(cancellationToken).AsTask() : Task.Delay(Timeout.Infinite, cancellationToken);
-        while (true)
+        if (!view.RedrawsInPlace)
         {
-            var done = await Task.WhenAny(nextList, nextTick).ConfigureAwait(false);
-            if (done == nextList)
-            {
-                latest = await nextList.ConfigureAwait(false);
-                nextList = lists.ReadAsync(cancellationToken).AsTask();
-            }
-            else
-            {
-                await nextTick.ConfigureAwait(false);
-                nextTick = clock.WaitForNextTickAsync(cancellationToken).AsTask();
-            }
-            await view.ShowAsync(latest, session.GatewayNow).ConfigureAwait(false);
+            await view.ShowAsync(session.HelloPresence, session.GatewayNow).ConfigureAwait(false);
+            while (true)
+                await view.ShowAsync(await lists.ReadAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
         }
+        var latest = session.HelloPresence;
+        await view.Terminal.Live(InstancesTable.Render(latest, session.GatewayNow, decorated: true)).StartAsync(async live =>
+        {
+            using var clock = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            var nextList = lists.ReadAsync(cancellationToken).AsTask();
+            var nextTick = clock.WaitForNextTickAsync(cancellationToken).AsTask();
+            while (true)
+            {
+                var done = await Task.WhenAny(nextList, nextTick).ConfigureAwait(false);
+                if (done == nextList)
+                {
+                    latest = await nextList.ConfigureAwait(false);
+                    nextList = lists.ReadAsync(cancellationToken).AsTask();
+                }
+                else
+                {
+                    await nextTick.ConfigureAwait(false);
+                    nextTick = clock.WaitForNextTickAsync(cancellationToken).AsTask();
+                }
+                live.UpdateTarget(InstancesTable.Render(latest, session.GatewayNow, decorated: true));
+                live.Refresh();
+            }
+        }).ConfigureAwait(false);
     }
 
-    private sealed record Options(Uri Url, string? Token, string? Password, byte[]? TlsFingerprint, bool Watch, bool Json, bool Help)
+    /// <summary>Writes lists: as JSON (one per line, exactly as the gateway sent them), or as the table.</summary>
+    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor)
     {
-        public static bool TryParse(IReadOnlyList<string> args, out Options options, out string? problem)
-        {
-            var url = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_URL") ?? "ws://127.0.0.1:18789";
-            var token = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TOKEN");
-            var password = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_PASSWORD");
-            var fingerprint = Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TLS_FINGERPRINT");
-            bool watch = false, json = false, help = false;
-            options = null!;
-            problem = null;
-            for (var i = 0; i < args.Count; i++)
-            {
-                var (name, inline) = args[i].Split('=', 2) is [var n, var v] ? (n, v) : (args[i], null);
-                string? Value() => inline ?? (i + 1 < args.Count ? args[++i] : null);
-                switch (name)
-                {
-                    case "--watch":
-                        watch = true;
-                        break;
-                    case "--json":
-                        json = true;
-                        break;
-                    case "--help" or "-h":
-                        help = true;
-                        break;
-                    case "--url":
-                        url = Value() ?? "";
-                        break;
-                    case "--token":
-                        token = Value();
-                        break;
-                    case "--password":
-                        password = Value();
-                        break;
-                    case "--tls-fingerprint":
-                        fingerprint = Value() ?? "";
-                        break;
-                    default:
-                        problem = $"instances: unknown option {name}";
-                        return false;
-                }
-            }
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("ws" or "wss"))
-            {
-                problem = $"instances: --url must be a ws:// or wss:// URL, not '{url}'";
-                return false;
-            }
-            byte[]? pin = null;
-            if (!string.IsNullOrEmpty(fingerprint))
-            {
-                pin = CertificateFingerprint.Parse(fingerprint);
-                if (pin is null || uri.Scheme != "wss")
-                {
-                    problem = pin is null
-                        ? $"instances: --tls-fingerprint must be a SHA-256 fingerprint (AB:CD:… or 64 hex digits), not '{fingerprint}'"
-                        : "instances: --tls-fingerprint needs a wss:// URL";
-                    return false;
-                }
-            }
-            options = new Options(uri, token, password, pin, watch, json, help);
-            return true;
-        }
-    }
+        public IAnsiConsole Terminal { get; } = InstancesTable.Console(console);
 
-    /// <summary>Writes lists: as JSON (one per line), or as the table, in place on a terminal or one after another.</summary>
-    private sealed class View(TextWriter output, bool json, bool interactive, bool watch)
-    {
-        public bool RedrawsOnClock => interactive && !json;
+        public bool RedrawsInPlace => console.Interactive && !json;
 
         public async Task ShowAsync(JsonElement list, long gatewayNow)
         {
-            string text;
             if (json)
-                text = list.GetRawText() + Environment.NewLine;
-            else if (interactive)
-                text = "\u001b[H\u001b[2J" + InstancesTable.Format(list, gatewayNow, color: true);
+                await console.Out.WriteAsync(list.GetRawText() + Environment.NewLine).ConfigureAwait(false);
+            else if (doctor)
+                Terminal.Write(InstancesTable.RenderDoctor(list));
             else
-                text = InstancesTable.Format(list, gatewayNow, color: false) + (watch ? Environment.NewLine : "");
-            await output.WriteAsync(text).ConfigureAwait(false);
-            await output.FlushAsync().ConfigureAwait(false);
+            {
+                Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive));
+                if (watch)
+                    Terminal.WriteLine();
+            }
+            await console.Out.FlushAsync().ConfigureAwait(false);
         }
     }
 
@@ -253,7 +190,7 @@ internal static class InstancesCommand
         /// <summary>Now on the gateway's clock, which is the clock every <c>ts</c> is on.</summary>
         public long GatewayNow => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + Interlocked.Read(ref _skewMs);
 
-        public static async Task<Session> OpenAsync(Options options, CancellationToken cancellationToken)
+        public static async Task<Session> OpenAsync(InstancesOptions options, CancellationToken cancellationToken)
         {
             var socket = new ClientWebSocket();
             if (options.TlsFingerprint is { } pin)
@@ -334,7 +271,7 @@ internal static class InstancesCommand
             _socket.Dispose();
         }
 
-        private async Task HandshakeAsync(Options options, CancellationToken cancellationToken)
+        private async Task HandshakeAsync(InstancesOptions options, CancellationToken cancellationToken)
         {
             while (true)
             {

@@ -1,11 +1,13 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Presence.Gateway.Operators;
 
 /// <summary>One presence row as the terminal listing shows it.</summary>
 internal sealed record InstanceView(
+    string InstanceId,
     string Host,
     string Ip,
     string Version,
@@ -22,6 +24,7 @@ internal sealed record InstanceView(
         long? Number(string name) => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
         var device = string.Join(" · ", new[] { Text("deviceFamily"), Text("modelIdentifier"), Text("platform") }.Where(part => !string.IsNullOrEmpty(part)));
         return new InstanceView(
+            Text("instanceId") ?? "",
             Text("host") ?? "",
             Text("ip") ?? "",
             Text("version") ?? "",
@@ -35,68 +38,95 @@ internal sealed record InstanceView(
 }
 
 /// <summary>
-/// The aligned table of <c>instances</c>: the same columns, order and words as the Instances page
+/// The table of <c>instances</c> (Spectre.Console): the same columns, order and words as the Instances page
 /// (gateway first, then by host; status from the age of <c>ts</c> on the gateway's clock).
 /// </summary>
 internal static class InstancesTable
 {
-    private static readonly string[] Headers = ["STATUS", "HOST", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED"];
+    /// <summary>Wide enough that a redirected table never wraps a cell: a pipe gets one row per line.</summary>
+    private const int RedirectedWidth = 4096;
 
-    public static string Format(JsonElement list, long gatewayNow, bool color)
+    private static readonly string[] Headers = ["STATUS", "HOST", "INSTANCE", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED"];
+
+    /// <summary>A console over <paramref name="terminal"/>: colours and cursor control on a terminal, plain text otherwise.</summary>
+    public static IAnsiConsole Console(CommandLineConsole terminal)
     {
-        var rows = list.EnumerateArray()
-            .Select(InstanceView.From)
-            .OrderByDescending(row => row.IsGateway)
-            .ThenBy(row => row.Host, StringComparer.OrdinalIgnoreCase)
-            .Select(row => Cells(row, gatewayNow))
-            .ToList();
-        var text = new StringBuilder();
-        if (rows.Count == 0)
-            return text.AppendLine("No instances.").ToString();
-        var widths = Headers.Select((header, i) => rows.Max(row => row.Cells[i].Length) is var longest && longest > header.Length ? longest : header.Length).ToArray();
-        AppendLine(text, Headers, widths, status: null, color);
-        foreach (var (cells, status) in rows)
-            AppendLine(text, cells, widths, status, color);
-        var counts = rows.GroupBy(row => row.Status).ToDictionary(group => group.Key, group => group.Count());
-        text.Append(CultureInfo.InvariantCulture, $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · ")
-            .Append(CultureInfo.InvariantCulture, $"{counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale")
-            .AppendLine();
-        return text.ToString();
+        var (output, interactive) = (terminal.Out, terminal.Interactive);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+        });
+        if (!interactive)
+            console.Profile.Width = RedirectedWidth;
+        else if (terminal.Width is { } width)
+            console.Profile.Width = width;
+        return console;
     }
 
-    private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow)
+    /// <param name="list">The presence list as the gateway sent it.</param>
+    /// <param name="gatewayNow">Now on the gateway's clock.</param>
+    /// <param name="decorated">A terminal: a rule under the headers; redirected, bare columns for grep and awk.</param>
+    public static IRenderable Render(JsonElement list, long gatewayNow, bool decorated)
+    {
+        var views = Views(list);
+        var lookAlikes = InstanceDoctor.Examine(views).Select(finding => finding.Row).ToHashSet();
+        var rows = views.Select(row => Cells(row, gatewayNow, lookAlikes.Contains(row))).ToList();
+        if (rows.Count == 0)
+            return new Text("No instances." + Environment.NewLine);
+        var table = new Table().Border(decorated ? TableBorder.Simple : TableBorder.None);
+        foreach (var header in Headers)
+            table.AddColumn(new TableColumn(new Text(header, new Style(decoration: Decoration.Bold))).PadLeft(0).PadRight(2).NoWrap());
+        table.Columns[^1].PadRight(0);
+        foreach (var (cells, status) in rows)
+            table.AddRow([new Text(cells[0], new Style(StatusColour(status))), .. cells[1..].Select(cell => new Text(cell))]);
+        var counts = rows.GroupBy(row => row.Status).ToDictionary(group => group.Key, group => group.Count());
+        var summary = string.Create(CultureInfo.InvariantCulture,
+            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · {counts.GetValueOrDefault(InstanceStatus.Left)} left · {counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale");
+        return new Rows(table, new Text(summary + Environment.NewLine));
+    }
+
+    /// <summary>The rows in the order every view shows them: the gateway first, then by host.</summary>
+    public static List<InstanceView> Views(JsonElement list) => list.EnumerateArray()
+        .Select(InstanceView.From)
+        .OrderByDescending(row => row.IsGateway)
+        .ThenBy(row => row.Host, StringComparer.OrdinalIgnoreCase)
+        .ToList();
+
+    /// <summary><c>instances --doctor</c>: each look-alike row with the check that applies and its fix, or that there are none.</summary>
+    public static IRenderable RenderDoctor(JsonElement list)
+    {
+        var findings = InstanceDoctor.Examine(Views(list));
+        if (findings.Count == 0)
+            return new Text("No look-alike rows: every client has one row." + Environment.NewLine);
+        var lines = findings.Select(finding =>
+            $"{Dash(finding.Row.Host)} · instanceId {Dash(finding.Row.InstanceId)} · {Dash(finding.Row.Mode)} · {InstanceRows.Source(finding.Row.Reason)}{Environment.NewLine}" +
+            $"  check {(int)finding.Check}: {finding.Explanation}{Environment.NewLine}");
+        return new Text(string.Concat(lines));
+    }
+
+    private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow, bool lookAlike)
     {
         var age = TimeSpan.FromMilliseconds(Math.Max(0, gatewayNow - row.Ts));
-        var status = InstanceRows.Status(age);
+        var status = InstanceRows.Status(age, row.Reason);
         // lastInputSeconds was measured when the row was stamped, so the idle time has grown by the row's age since.
         var lastInput = row.LastInputSeconds is { } seconds ? InstanceRows.Ago(TimeSpan.FromSeconds(seconds) + age) : "—";
         var source = InstanceRows.Source(row.Reason);
-        var updated = source.Length == 0 ? InstanceRows.Ago(age) : $"{InstanceRows.Ago(age)} · {source}";
-        string[] cells = [status.ToString(), Dash(row.Host), Dash(row.Ip), Dash(row.Version), Dash(row.Device), Dash(row.Mode), lastInput, updated];
+        var updated = source.Length == 0 ? InstanceRows.Updated(age, row.Reason) : $"{InstanceRows.Updated(age, row.Reason)} · {source}";
+        // A look-alike row is marked where the eye goes first; instances --doctor says why.
+        string[] cells = [status.ToString(), lookAlike ? $"{Dash(row.Host)} (dup?)" : Dash(row.Host), Dash(row.InstanceId), Dash(row.Ip), Dash(row.Version), Dash(row.Device), Dash(row.Mode), lastInput, updated];
         return (cells, status);
     }
 
     private static string Dash(string value) => value.Length == 0 ? "—" : value;
 
-    private static void AppendLine(StringBuilder text, string[] cells, int[] widths, InstanceStatus? status, bool color)
+    private static Color StatusColour(InstanceStatus status) => status switch
     {
-        for (var i = 0; i < cells.Length; i++)
-        {
-            var last = i == cells.Length - 1;
-            var cell = last ? cells[i] : cells[i].PadRight(widths[i]);
-            if (i == 0 && color && status is { } known)
-                cell = $"{Ansi(known)}{cell}\u001b[0m";
-            text.Append(cell);
-            if (!last)
-                text.Append("  ");
-        }
-        text.AppendLine();
-    }
-
-    private static string Ansi(InstanceStatus status) => status switch
-    {
-        InstanceStatus.Active => "\u001b[32m",
-        InstanceStatus.Idle => "\u001b[33m",
-        _ => "\u001b[90m",
+        InstanceStatus.Active => Color.Green,
+        InstanceStatus.Left => Color.Blue,
+        InstanceStatus.Idle => Color.Yellow,
+        _ => Color.Grey,
     };
 }

@@ -47,6 +47,48 @@ public sealed class BeaconSpecs
         Assert.Equal(TestEntries.Key("just some free text event"), Beacons.Text(Beacons.FreeText).Resolve().Key);
     }
 
+    [Theory]
+    [InlineData("inst-1", null, "INST-1", "DEV-9")]
+    [InlineData("inst-1", "dev-1", null, " dev-1 ")]
+    [InlineData("inst-1", "dev-1", "DEV-1", null)]
+    [InlineData(null, "dev-1", "DEV-1", "other")]
+    [InlineData(null, "dev-1", null, "Dev-1")]
+    public void Should_update_the_senders_row_when_its_instance_id_or_device_id_names_the_sender(string? ownInstance, string? ownDevice, string? beaconInstance, string? beaconDevice)
+    {
+        var sender = TestEntries.Client(instanceId: ownInstance, deviceId: ownDevice);
+        var beacon = Beacons.Text(ParsedText) with { InstanceId = beaconInstance, DeviceId = beaconDevice };
+
+        Assert.Equal(sender.Key, beacon.Resolve(sender).Key);
+    }
+
+    [Theory]
+    [InlineData("inst-1", "dev-1", "inst-2", "dev-2")]
+    [InlineData("inst-1", null, null, null)]
+    [InlineData(null, null, "inst-1", "dev-1")]
+    public void Should_key_a_beacon_that_names_another_client_as_if_no_connection_sent_it(string? ownInstance, string? ownDevice, string? beaconInstance, string? beaconDevice)
+    {
+        var sender = TestEntries.Client(instanceId: ownInstance, deviceId: ownDevice);
+        var beacon = Beacons.Text(ParsedText) with { InstanceId = beaconInstance, DeviceId = beaconDevice };
+
+        Assert.Equal(beacon.Resolve().Key, beacon.Resolve(sender).Key);
+        Assert.NotEqual(sender.Key, beacon.Resolve(sender).Key);
+    }
+
+    [Fact]
+    public void Should_keep_one_row_for_an_app_that_connects_with_a_device_and_beacons_with_both_ids()
+    {
+        // Keyed by its instanceId at connect; its beacon carries both ids, and deviceId alone would key another row.
+        var app = TestEntries.Client(instanceId: "Mac-Instance", deviceId: "mac-device");
+        var state = TestEntries.State().Connect(app, TestEntries.T0)
+            .Apply(Beacons.Structured() with { InstanceId = "MAC-INSTANCE", DeviceId = "mac-device" }, TestEntries.T0 + 1000, sender: app);
+
+        Assert.Equal(2, state.Count);
+        var row = state.Row("mac-instance");
+        Assert.Equal("mac-device", row.DeviceId);
+        Assert.Equal(TestEntries.T0 + 1000, row.Ts);
+        Assert.Null(state.Find(TestEntries.Key("mac-device")));
+    }
+
     [Fact]
     public void Should_key_a_long_free_text_by_its_first_64_characters_only()
     {

@@ -132,6 +132,38 @@ public sealed class PresenceStateSpecs
     }
 
     [Fact]
+    public void Should_announce_silent_renewals_on_the_first_sweep_at_least_the_renewal_interval_after_the_last_visible_change()
+    {
+        // Sweeps every 10 s from T0, renewal interval 60 s: the sweep at T0 + 50 s is too early, the one at T0 + 60 s is due.
+        var client = Client(instanceId: "mac-app-1");
+        var state = State().Connect(client, T0).Sweep(T0);
+        for (var second = 10; second <= 50; second += 10)
+            state = state.Touch(client.Key, client.Connection, T0 + second * 1000 - 5).Sweep(T0 + second * 1000);
+        var quiet = state.Version;
+
+        var due = state.Sweep(T0 + 60_000);
+
+        Assert.Equal(quiet + 1, due.Version);
+        Assert.Equal(T0 + 50_000 - 5, due.Row("mac-app-1").Ts);
+        // The wait starts again from the announcement: the next one is due 60 s later, not before.
+        Assert.Equal(due.Version, due.Sweep(T0 + 119_999).Version);
+        Assert.Equal(due.Version + 1, due.Sweep(T0 + 119_999).Sweep(T0 + 120_000).Version);
+    }
+
+    [Fact]
+    public void Should_not_announce_renewals_while_visible_changes_keep_readers_up_to_date()
+    {
+        var state = State().Sweep(T0);
+        for (var second = 10; second <= 300; second += 10)
+        {
+            var before = state.Version;
+            state = state.Apply(Beacons.Text($"beacon {second}") with { InstanceId = "busy" }, T0 + second * 1000 - 1).Sweep(T0 + second * 1000);
+            // One version for the beacon, none for renewals: readers already got every ts with it.
+            Assert.Equal(before + 1, state.Version);
+        }
+    }
+
+    [Fact]
     public void Should_not_count_a_version_for_refreshing_freshness()
     {
         var client = Client(instanceId: "mac-app-1");

@@ -63,7 +63,7 @@ public sealed class PresenceSettingsSpecs
             """);
 
         Assert.Equal(
-            new PresenceSettings(TimeSpan.FromMinutes(2), 50, settings.UntrackedModes, TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1)),
+            new PresenceSettings(TimeSpan.FromMinutes(2), 50, settings.UntrackedModes, TimeSpan.FromMinutes(1), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)),
             settings);
         Assert.Equal(["cli", "probe"], settings.UntrackedModes.Order());
     }

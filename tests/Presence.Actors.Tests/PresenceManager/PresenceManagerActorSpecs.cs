@@ -91,7 +91,8 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
         Assert.Equal(2, (await ReadAsync(manager)).Entries.Length);
 
         Advance(Second, times: 2);
-        var removed = await subscriber.ExpectMsgAsync<PresenceChanged>();
+        // Renewal announcements (once a minute of quiet) come before it, all with the row still in.
+        var removed = await subscriber.FishForMessageAsync<PresenceChanged>(changed => changed.Snapshot.Entries.Length == 1);
 
         Assert.Equal(TestEntries.SelfInstanceId, Assert.Single(removed.Snapshot.Entries).InstanceId);
         Assert.True(removed.Snapshot.StateVersion > added.Snapshot.StateVersion);
@@ -101,17 +102,50 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
     public async Task Should_never_expire_the_self_row_however_many_sweeps_run()
     {
         var subscriber = CreateTestProbe();
-        var manager = await StartManager("presence { ttl = 10s, sweep-interval = 5s }", subscriber);
+        var manager = await StartManager("presence { ttl = 10s, sweep-interval = 5s, renewal-broadcast-interval = 60s }", subscriber);
         var before = await ReadAsync(manager);
 
-        Advance(TimeSpan.FromSeconds(5), times: 200);
-        var after = await ReadAsync(manager);
+        var after = before;
+        for (var sweep = 0; sweep < 200; sweep++)
+        {
+            Advance(TimeSpan.FromSeconds(5));
+            // Each sweep is handled at its own virtual time before the clock moves on.
+            after = await ReadAsync(manager);
+        }
 
         var self = Assert.Single(after.Entries);
         Assert.Equal(NowMs, self.Ts);
-        // Refreshing the self row is not a change a reader needs to hear about.
-        Assert.Equal(before.StateVersion, after.StateVersion);
-        await subscriber.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+        // Refreshing the self row is announced only once per renewal interval of quiet: at 60 s, 120 s … 960 s.
+        Assert.Equal(before.StateVersion + 16, after.StateVersion);
+    }
+
+    [Fact]
+    public async Task Should_announce_a_pinged_connection_and_the_self_row_after_a_minute_of_quiet_so_readers_never_see_them_age_past_active()
+    {
+        var subscriber = CreateTestProbe();
+        var manager = await StartManager("presence { sweep-interval = 5s, renewal-broadcast-interval = 60s }", subscriber);
+        var client = TestEntries.Client(instanceId: "mac-app");
+        manager.Tell(Connect(client));
+        var connected = await subscriber.ExpectMsgAsync<PresenceChanged>();
+        var start = NowMs;
+
+        // Pongs every 25 s renew the row silently; the sweeps up to 55 s pass without a word to readers.
+        for (var second = 5; second <= 55; second += 5)
+        {
+            Advance(TimeSpan.FromSeconds(5));
+            if (second % 25 == 0)
+                manager.Tell(new Touch(client.Key, client.Connection));
+            // Handled in order before the answer, so an announcement would already be with the subscriber.
+            await ReadAsync(manager);
+            Assert.False(subscriber.HasMessages, $"announced at {second} s");
+        }
+        Advance(TimeSpan.FromSeconds(5));
+        var renewed = await subscriber.ExpectMsgAsync<PresenceChanged>();
+
+        // Readers saw the live row 60 s old at most, never near the 120 s where it turns Idle, and now see it 10 s old.
+        Assert.Equal(connected.Snapshot.StateVersion + 1, renewed.Snapshot.StateVersion);
+        Assert.Equal(start + 50_000, renewed.Snapshot.Entries.Single(entry => entry.InstanceId == "mac-app").Ts);
+        Assert.Equal(start + 60_000, renewed.Snapshot.Entries[0].Ts);
     }
 
     [Fact]
@@ -133,7 +167,8 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
         var read = await ReadAsync(manager);
 
         Assert.Single(read.Entries);
-        var told = await subscriber.ExpectMsgAsync<PresenceChanged>();
+        // Renewal announcements of the sweeps may come first; the expiry is told with the version the read saw.
+        var told = await subscriber.FishForMessageAsync<PresenceChanged>(changed => changed.Snapshot.Entries.Length == 1);
         Assert.Equal(read.StateVersion, told.Snapshot.StateVersion);
     }
 

@@ -64,10 +64,10 @@ internal static class TestEntries
     public static PresenceState Disconnect(this PresenceState state, ConnectedClient client, long now) =>
         state.MarkDisconnected(client.Key, client.Connection, client.DisconnectReason, now);
 
-    /// <summary>Applies a beacon the way the gateway does: no owner, so the row keeps the one it has.</summary>
-    public static PresenceState Apply(this PresenceState state, Beacon beacon, long now)
+    /// <summary>Applies a beacon the way the gateway does: no owner, so the row keeps the one it has (a sender: the tracked connection it came over).</summary>
+    public static PresenceState Apply(this PresenceState state, Beacon beacon, long now, ConnectedClient? sender = null)
     {
-        var (key, update) = beacon.Resolve();
+        var (key, update) = beacon.Resolve(sender);
         return state.Upsert(key, update, now);
     }
 

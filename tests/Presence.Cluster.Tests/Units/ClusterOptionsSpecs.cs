@@ -10,7 +10,7 @@ namespace Presence.Cluster.Tests.Units;
 public sealed class ClusterOptionsSpecs
 {
     private static PresenceClusterSettings FromArgs(params string[] args) =>
-        PresenceClusterSettings.Create(GatewaySettings.FromCommandLine(args), GatewayApp.SystemName);
+        PresenceClusterSettings.Create(GatewayCommandLine.GatewayConfig(args), GatewayApp.SystemName);
 
     [Fact]
     public void Should_stay_a_single_node_without_any_cluster_setting()

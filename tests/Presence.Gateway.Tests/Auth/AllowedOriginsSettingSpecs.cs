@@ -43,7 +43,7 @@ public sealed class AllowedOriginsSettingSpecs
     [Fact]
     public void Should_take_each_repeated_command_line_option_over_the_environment()
     {
-        var settings = GatewaySettings.Create(GatewaySettings.FromCommandLine(["--allowed-origin", "https://ops.example", "--allowed-origin=http://192.0.2.5:5173"]));
+        var settings = GatewaySettings.Create(GatewayCommandLine.GatewayConfig(["--allowed-origin", "https://ops.example", "--allowed-origin=http://192.0.2.5:5173"]));
 
         Assert.Equal(["https://ops.example", "http://192.0.2.5:5173"], settings.AllowedOrigins.ToArray());
     }

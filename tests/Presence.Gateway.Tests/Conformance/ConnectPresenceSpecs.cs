@@ -89,6 +89,22 @@ public sealed class ConnectPresenceSpecs
     }
 
     [Fact]
+    public async Task Should_keep_one_row_for_a_client_that_reconnects_with_its_instance_id_in_another_case()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var watcher = await gateway.ConnectAndHandshakeAsync();
+        var first = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice("Probe-UI-Instance-1"));
+        await first.CloseAsync();
+        await first.DisposeAsync();
+        await watcher.ReceivePresenceAsync(list => (string?)RowByInstance(list, "Probe-UI-Instance-1")?["reason"] == "disconnect");
+
+        await using var again = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice("probe-ui-INSTANCE-1"));
+
+        var list = PresenceList(await watcher.ReceivePresenceAsync(list => (string?)RowByInstance(list, "Probe-UI-Instance-1")?["reason"] == "connect"));
+        Assert.Equal("probe-ui-INSTANCE-1", (string?)SingleRowByInstance(list, "Probe-UI-Instance-1")["instanceId"]);
+    }
+
+    [Fact]
     public async Task Should_not_track_a_cli_connection()
     {
         await using var gateway = await TestGateway.StartAsync();

@@ -64,9 +64,9 @@ internal static class Connects
     }
 
     /// <summary>U2 of capture 02-02: openclaw-macos/ui, same instanceId in another case, with a device block.</summary>
-    public static JsonObject UiWithDevice(string instanceId = "PROBE-UI-INSTANCE-1")
+    public static JsonObject UiWithDevice(string instanceId = "PROBE-UI-INSTANCE-1", string[]? scopes = null)
     {
-        var parameters = Params("openclaw-macos", "ui", ["operator.read"], instanceId: instanceId, displayName: "Probe-Mac-2", version: "2.0.0", platform: "macos 15.1",
+        var parameters = Params("openclaw-macos", "ui", scopes ?? ["operator.read"], instanceId: instanceId, displayName: "Probe-Mac-2", version: "2.0.0", platform: "macos 15.1",
             device: Device(MacDeviceId, "6SF_jtiQXi7IKsCyEqZ4YzbQbbZaN2fv5euQ_HqyJX0"));
         parameters["client"]!["deviceFamily"] = "Mac";
         return parameters;

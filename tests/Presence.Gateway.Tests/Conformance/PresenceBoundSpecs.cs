@@ -94,4 +94,32 @@ public sealed class PresenceBoundSpecs
         Assert.False(HasInstance(list, "ttl-beacon"));
         Assert.True(HasInstance(list, "ttl-live"));
     }
+
+    /// <summary>
+    /// A client that only answers pings is renewed silently; readers still hear of it, with fresh <c>ts</c> values for it
+    /// and the gateway's row, once nothing visible happened for the renewal interval (1 s here instead of 60 s).
+    /// </summary>
+    [Fact]
+    public async Task Should_announce_silently_renewed_rows_to_readers_after_the_renewal_interval_of_quiet()
+    {
+        const string config = """
+            presence.sweep-interval = 200ms
+            presence.renewal-broadcast-interval = 1s
+            gateway.ping-interval = 300ms
+            """;
+        await using var gateway = await TestGateway.StartAsync(config);
+        await using var watcher = await gateway.ConnectAndHandshakeAsync(Connects.Cli());
+        await using var live = await gateway.ConnectAndHandshakeAsync(Connects.UiNoDevice("pinged-only"));
+        var connected = await watcher.ReceivePresenceAsync(list => HasInstance(list, "pinged-only"));
+        var connectTs = SingleRowByInstance(PresenceList(connected), "pinged-only")["ts"]!.GetValue<long>();
+        var selfTs = PresenceList(connected)[0]!["ts"]!.GetValue<long>();
+
+        // Nothing but pongs from here on: the next lists are renewal announcements.
+        var renewed = await watcher.ReceivePresenceAsync(list => SingleRowByInstance(list, "pinged-only")["ts"]!.GetValue<long>() > connectTs);
+
+        var list = PresenceList(renewed);
+        Assert.Equal("connect", (string?)SingleRowByInstance(list, "pinged-only")["reason"]);
+        Assert.True(list[0]!["ts"]!.GetValue<long>() > selfTs);
+        Assert.True(renewed["stateVersion"]!["presence"]!.GetValue<long>() > connected["stateVersion"]!["presence"]!.GetValue<long>());
+    }
 }

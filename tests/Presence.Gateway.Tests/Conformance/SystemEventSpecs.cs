@@ -146,16 +146,49 @@ public sealed class SystemEventSpecs
         AssertRow(expected, SingleRowByInstance(PresenceList(announced), "probe-ui-instance-1"));
     }
 
-    [Fact]
-    public async Task Should_key_a_beacon_by_device_id_before_instance_id()
+    /// <summary>
+    /// An app with a device identity and a stable instanceId (U2 of the captures) is keyed by its instanceId; its own
+    /// beacons carry both ids, and each names it, so they update its row instead of making a second one under the device id.
+    /// </summary>
+    [Theory]
+    [InlineData("PROBE-UI-INSTANCE-1", Connects.MacDeviceId)]
+    [InlineData(null, Connects.MacDeviceId)]
+    [InlineData("probe-ui-instance-1", null)]
+    public async Task Should_update_the_senders_row_when_its_beacon_names_it_by_instance_id_or_device_id(string? instanceId, string? deviceId)
     {
         await using var gateway = await TestGateway.StartAsync();
         await using var watcher = await gateway.ConnectAndHandshakeAsync();
-        // U2 of the captures: its row is keyed by its instanceId, so a beacon keyed by its device id is a separate row.
+        await using var app = await gateway.ConnectAndHandshakeAsync(Connects.UiWithDevice(scopes: ["operator.admin"]));
+        await watcher.ReceivePresenceAsync(list => HasInstance(list, "PROBE-UI-INSTANCE-1"));
+        var beacon = new JsonObject { ["text"] = "app beacon", ["host"] = "app-host", ["reason"] = "periodic", ["lastInputSeconds"] = 3 };
+        if (instanceId is not null)
+            beacon["instanceId"] = instanceId;
+        if (deviceId is not null)
+            beacon["deviceId"] = deviceId;
+
+        await app.BeaconAsync(beacon);
+
+        var list = PresenceList(await watcher.ReceivePresenceAsync(list => RowByText(list, "app beacon") is not null));
+        var row = SingleRowByInstance(list, "PROBE-UI-INSTANCE-1");
+        Assert.Equal("app beacon", (string?)row["text"]);
+        Assert.Equal("periodic", (string?)row["reason"]);
+        Assert.Equal(Connects.MacDeviceId, (string?)row["deviceId"]);
+        // The watcher, the gateway and the app: no second row for the app's device.
+        Assert.Equal(3, list.Count);
+    }
+
+    [Fact]
+    public async Task Should_key_a_beacon_from_another_connection_by_device_id_before_instance_id()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var watcher = await gateway.ConnectAndHandshakeAsync();
+        // The beacon names U2's device but comes over another connection, which it does not name: keyed by device id.
+        // (Not the watcher's own: the event could arrive while it waits for the reply, and be skipped.)
+        await using var reporter = await gateway.ConnectAndHandshakeAsync();
         await using var ui = await gateway.ConnectAndHandshakeAsync(Connects.UiWithDevice());
         await watcher.ReceivePresenceAsync(list => HasInstance(list, "PROBE-UI-INSTANCE-1"));
 
-        await watcher.BeaconAsync(new JsonObject
+        await reporter.BeaconAsync(new JsonObject
         {
             ["text"] = "device beacon",
             ["deviceId"] = Connects.MacDeviceId,

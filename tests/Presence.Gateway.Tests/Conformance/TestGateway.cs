@@ -6,7 +6,7 @@ namespace Presence.Gateway.Tests.Conformance;
 
 /// <summary>
 /// A real gateway (Kestrel + actor system) on 127.0.0.1 and a port the OS picks, started
-/// through the same <see cref="GatewayApp.Build"/> the executable uses. Each test starts its
+/// through the same <see cref="GatewayApp.Build(IReadOnlyList{string}, Config?, PresenceEntry?)"/> the executable uses. Each test starts its
 /// own, so tests never share presence state and may run in parallel.
 /// </summary>
 internal sealed class TestGateway : IAsyncDisposable
@@ -35,15 +35,16 @@ internal sealed class TestGateway : IAsyncDisposable
 
     /// <summary>
     /// Starts a gateway in token mode (secret <see cref="Token"/>) unless <paramref name="args"/> says
-    /// otherwise; later options win over the defaults. <paramref name="hocon"/> overrides
+    /// otherwise; an option in <paramref name="args"/> replaces its default. <paramref name="hocon"/> overrides
     /// <c>gateway.*</c> and <c>presence.*</c> keys (short timers).
     /// </summary>
     public static async Task<TestGateway> StartAsync(string hocon = "", params string[] args)
     {
-        string[] defaults = ["--port", "0", "--bind", "127.0.0.1", "--auth", "token", "--token", Token];
+        (string Option, string Value)[] defaults = [("--port", "0"), ("--bind", "127.0.0.1"), ("--auth", "token"), ("--token", Token)];
         // A fixed self row makes the gateway's own entry predictable whatever machine runs the suite.
         var self = SelfEntry.Create(SelfHost, SelfIp, "0.1.0", "linux conformance", "Linux", SelfInstanceId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var app = GatewayApp.Build([.. defaults, .. args], ConfigurationFactory.ParseString(hocon), self);
+        string[] options = [.. defaults.Where(d => !args.Contains(d.Option)).SelectMany(d => new[] { d.Option, d.Value }), .. args];
+        var app = GatewayApp.Build(options, ConfigurationFactory.ParseString(hocon), self);
         try
         {
             await app.StartAsync().WaitAsync(TestClient.DefaultTimeout);

@@ -1,6 +1,6 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
-using Presence.Gateway.Operators;
 using Presence.Gateway.Tests.Conformance;
 using Xunit;
 
@@ -20,7 +20,7 @@ public sealed class InstancesCommandSpecs
         var (code, output, error) = await RunAsync(gateway, "--token", TestGateway.Token);
 
         Assert.True(code == 0, error);
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')).ToArray();
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd()).ToArray();
         Assert.Equal(4, lines.Length);
         Assert.StartsWith("STATUS  ", lines[0], StringComparison.Ordinal);
         Assert.Contains(TestGateway.SelfHost, lines[1], StringComparison.Ordinal);
@@ -30,12 +30,42 @@ public sealed class InstancesCommandSpecs
         Assert.EndsWith(" · connect", lines[2], StringComparison.Ordinal);
         Assert.All(lines[1..3], line => Assert.StartsWith("Active  ", line, StringComparison.Ordinal));
         // Aligned: every column starts where its header does.
-        foreach (var header in new[] { "HOST", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED" })
+        Assert.Contains(" Probe-UI-Instance-1 ", lines[2], StringComparison.Ordinal);
+        foreach (var header in new[] { "HOST", "INSTANCE", "IP", "VERSION", "DEVICE", "MODE", "LAST INPUT", "UPDATED" })
         {
             var column = lines[0].IndexOf(header, StringComparison.Ordinal);
             Assert.All(lines[1..3], line => Assert.Equal(' ', line[column - 1]));
         }
-        Assert.Equal("2 instances · 2 active · 0 idle · 0 stale", lines[3]);
+        Assert.Equal("2 instances · 2 active · 0 left · 0 idle · 0 stale", lines[3]);
+    }
+
+    /// <summary>Real clients producing each duplicate case; the doctor names the check that applies to each row, with the fix.</summary>
+    [Fact]
+    public async Task Should_explain_each_look_alike_row_with_the_check_that_applies()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var clients = await LookAlikeClients.ConnectAsync(gateway);
+
+        var (code, output, error) = await RunAsync(gateway, "--token", TestGateway.Token, "--doctor");
+
+        Assert.True(code == 0, error);
+        Assert.Equal(2, Regex.Count(output, "^Twin-Host · instanceId — · ui · connect\\r?\\n  check 3: .*send a stable client.instanceId", RegexOptions.Multiline));
+        Assert.Matches("(?m)^Probe-UI-Host · instanceId — · — · heartbeat\\r?\\n  check 2: .*beacon without instanceId.*same instanceId in every beacon", output);
+        Assert.Matches("(?m)^Probe-UI-Host · instanceId Probe-UI-Instance-1 · ui · connect\\r?\\n  check 1: ", output);
+
+        // The table marks the same rows.
+        var (_, table, _) = await RunAsync(gateway, "--token", TestGateway.Token);
+        Assert.Equal(4, table.Split('\n').Count(line => line.Contains("(dup?)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Should_refuse_doctor_with_watch_naming_both()
+    {
+        var (code, _, error) = await InvokeAsync(CancellationToken.None, "instances", "--doctor", "--watch");
+
+        Assert.Equal(GatewayCommandLine.BadOptions, code);
+        Assert.Contains("--doctor", error, StringComparison.Ordinal);
+        Assert.Contains("--watch", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -67,17 +97,57 @@ public sealed class InstancesCommandSpecs
         Assert.Contains("--token", error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Should_reject_an_unknown_option_with_usage_and_exit_with_2()
+    [Theory]
+    [InlineData("--colour", "'--colour'")]
+    [InlineData("--url", "'--url'")]
+    [InlineData("--url=http://127.0.0.1:1", "--url must be a ws:// or wss:// URL")]
+    public async Task Should_reject_a_bad_option_naming_it_and_exit_with_2(string option, string named)
     {
-        using var output = new StringWriter();
+        var (code, output, error) = await InvokeAsync(CancellationToken.None, "instances", option);
+
+        Assert.Equal(GatewayCommandLine.BadOptions, code);
+        Assert.Empty(output);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.Contains("Usage: ", error, StringComparison.Ordinal);
+        Assert.Contains("instances --help", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_print_help_for_the_verb_with_its_options_and_their_environment_variables()
+    {
+        var (code, output, error) = await InvokeAsync(CancellationToken.None, "instances", "--help");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("instances [options]", output, StringComparison.Ordinal);
+        foreach (var expected in new[] { "--url", "--token", "--password", "--watch", "--json", "PRESENCE_GATEWAY_URL", "PRESENCE_GATEWAY_TOKEN" })
+            Assert.Contains(expected, output, StringComparison.Ordinal);
+        // The gateway's own options belong to the root command, not to the verb.
+        Assert.DoesNotContain("--cluster-port", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_colour_the_status_and_redraw_the_watch_in_place_on_a_terminal()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var output = new WatchedWriter();
         using var error = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var console = new CommandLineConsole(output, error, Interactive: true, Width: 160);
+        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, stop.Token);
+        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
+        var first = output.ToString().Length;
 
-        var code = await InstancesCommand.RunAsync(["--colour"], output, error, interactive: false, CancellationToken.None);
+        await using var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
+        await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal), Timeout);
 
-        Assert.Equal(2, code);
-        Assert.Contains("unknown option --colour", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("Usage:", error.ToString(), StringComparison.Ordinal);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run.WaitAsync(Timeout));
+        var text = output.ToString();
+        // Green "Active" (16- or 256-colour, as the terminal supports), and the second drawing moves the cursor
+        // back up over the first instead of scrolling on.
+        Assert.Matches(@"\u001b\[(32|38;5;2)mActive", text);
+        Assert.Matches(@"\u001b\[\d+A", text[first..]);
+        Assert.Equal("", error.ToString());
     }
 
     [Fact]
@@ -87,13 +157,13 @@ public sealed class InstancesCommandSpecs
         using var output = new WatchedWriter();
         using var error = new StringWriter();
         using var stop = new CancellationTokenSource();
-        var run = InstancesCommand.RunAsync(["--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], output, error, interactive: false, stop.Token);
+        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], new CommandLineConsole(output, error, Interactive: false), stop.Token);
         await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
 
         var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
         await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal) && text.Contains("2 instances", StringComparison.Ordinal), Timeout);
         await late.DisposeAsync();
-        await output.WaitForAsync(text => text.Contains(" · disconnect", StringComparison.Ordinal), Timeout);
+        await output.WaitForAsync(text => text.Contains("Left", StringComparison.Ordinal) && text.Contains("left just now · disconnect", StringComparison.Ordinal), Timeout);
 
         await stop.CancelAsync();
         Assert.Equal(0, await run.WaitAsync(Timeout));
@@ -102,10 +172,15 @@ public sealed class InstancesCommandSpecs
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(TestGateway gateway, params string[] args)
     {
+        using var timeout = new CancellationTokenSource(Timeout);
+        return await InvokeAsync(timeout.Token, ["instances", "--url", gateway.Url.ToString(), .. args]);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InvokeAsync(CancellationToken cancellationToken, params string[] args)
+    {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        using var timeout = new CancellationTokenSource(Timeout);
-        var code = await InstancesCommand.RunAsync(["--url", gateway.Url.ToString(), .. args], output, error, interactive: false, timeout.Token);
+        var code = await GatewayCommandLine.InvokeAsync(args, new CommandLineConsole(output, error, Interactive: false), cancellationToken);
         return (code, output.ToString(), error.ToString());
     }
 

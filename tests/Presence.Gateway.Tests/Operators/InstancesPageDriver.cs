@@ -17,7 +17,10 @@ public sealed record RenderedRow(
     string Updated,
     string Source,
     string Title,
-    bool Gateway);
+    bool Gateway,
+    string Instance,
+    string DuplicateCheck,
+    string DuplicateWhy);
 
 /// <summary>Drives the Instances page in a browser: opening it, waiting for rows, reading what it shows.</summary>
 internal sealed class InstancesPageDriver(IPage page)
@@ -32,7 +35,8 @@ internal sealed class InstancesPageDriver(IPage page)
             key, status: text('status'), dataStatus: tr.dataset.status || '', host: text('host'), ip: text('ip'),
             version: text('version'), device: text('device'), mode: text('mode'), lastInput: text('last-input'),
             updated: tr.querySelector('td.updated').textContent, source: tr.querySelector('.source').textContent,
-            title: tr.title, gateway: tr.classList.contains('gateway'),
+            title: tr.title, gateway: tr.classList.contains('gateway'), instance: text('instance'),
+            duplicateCheck: tr.dataset.duplicateCheck || '', duplicateWhy: tr.querySelector('.dup').hidden ? '' : tr.querySelector('.dup').title,
           };
         }
         """;
@@ -54,6 +58,15 @@ internal sealed class InstancesPageDriver(IPage page)
     public Task WaitForAsync(string predicate) => page.WaitForExpressionAsync(predicate);
 
     public Task<RenderedRow?> RowAsync(string key) => page.EvaluateFunctionAsync<RenderedRow?>(ReadRow, key);
+
+    public async Task<RenderedRow[]> RowsAsync()
+    {
+        var keys = await KeysAsync();
+        var rows = new List<RenderedRow>();
+        foreach (var key in keys)
+            rows.Add((await RowAsync(key))!);
+        return [.. rows];
+    }
 
     public Task<string[]> KeysAsync() => page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.key)");
 

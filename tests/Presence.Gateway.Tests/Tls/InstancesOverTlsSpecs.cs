@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Presence.Gateway;
 using Presence.Gateway.Operators;
 using Presence.Gateway.Tests.Conformance;
 using Presence.Gateway.Tls;
@@ -14,7 +15,7 @@ public sealed class InstancesOverTlsSpecs
         using var output = new StringWriter();
         using var error = new StringWriter();
         using var timeout = new CancellationTokenSource(TestClient.DefaultTimeout);
-        var code = await InstancesCommand.RunAsync(["--url", gateway.Url.ToString(), "--token", TestGateway.Token, .. args], output, error, interactive: false, timeout.Token);
+        var code = await GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, .. args], new CommandLineConsole(output, error, Interactive: false), timeout.Token);
         return (code, output.ToString(), error.ToString());
     }
 
@@ -60,7 +61,7 @@ public sealed class InstancesOverTlsSpecs
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        var code = await InstancesCommand.RunAsync(["--url", url, "--tls-fingerprint", fingerprint], output, error, interactive: false, CancellationToken.None);
+        var code = await GatewayCommandLine.InvokeAsync(["instances", "--url", url, "--tls-fingerprint", fingerprint], new CommandLineConsole(output, error, Interactive: false), CancellationToken.None);
 
         Assert.Equal(2, code);
         Assert.Contains(problem, error.ToString(), StringComparison.Ordinal);

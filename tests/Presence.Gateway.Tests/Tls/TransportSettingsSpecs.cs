@@ -57,9 +57,9 @@ public sealed class TransportSettingsSpecs
     [Fact]
     public void Should_take_the_tls_and_proxy_options_from_the_command_line()
     {
-        var settings = GatewaySettings.Create(GatewaySettings.FromCommandLine(
+        var settings = GatewaySettings.Create(GatewayCommandLine.GatewayConfig(
             ["--tls-auto", "--data-dir", "/srv/gw", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=192.0.2.7"]));
-        var files = GatewaySettings.Create(GatewaySettings.FromCommandLine(["--tls-cert", "/etc/gw/cert.pem", "--tls-key=/etc/gw/key.pem", "--tls-auto=off"]));
+        var files = GatewaySettings.Create(GatewayCommandLine.GatewayConfig(["--tls-cert", "/etc/gw/cert.pem", "--tls-key=/etc/gw/key.pem", "--tls-auto=off"]));
 
         Assert.Equal(new TlsSettings(null, null, true, "/srv/gw"), settings.Tls);
         Assert.Equal(2, settings.TrustedProxies.Networks.Length);

@@ -23,7 +23,12 @@
     connection: $('connection'),
     connectionText: $('connection-text'),
     gatewayInfo: $('gateway-info'),
-    counts: { active: $('count-active'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
+    filter: $('filter'),
+    details: $('details'),
+    detailsTitle: $('details-title'),
+    detailsText: $('details-text'),
+    detailsCopy: $('details-copy'),
+    counts: { active: $('count-active'), left: $('count-left'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
   };
 
   const state = {
@@ -38,6 +43,10 @@
     retryAt: 0,
     retryTimer: 0,
     stopped: false,
+    // Column the operator sorted by ('' = the gateway first, then by host) and its direction.
+    sort: { by: '', descending: false },
+    filter: '',
+    selected: null,
   };
 
   // ---- token ----------------------------------------------------------------------------
@@ -248,10 +257,7 @@
     if (Number.isFinite(version)) state.stateVersion = version;
     state.entries = entries;
     // Bursts of events are folded into one render per frame: only the latest list matters.
-    if (!state.renderQueued) {
-      state.renderQueued = true;
-      requestAnimationFrame(render);
-    }
+    queueRender();
   }
 
   const isGatewayRow = (entry) => entry.mode === 'gateway' && entry.reason === 'self';
@@ -269,13 +275,62 @@
       // Rows without a stable id can repeat (a client that reconnects without instanceId); the n-th stays the n-th.
       keyed.push({ key: n === 1 ? base : `${base}#${n}`, entry });
     }
-    return keyed.sort((a, b) =>
-      (isGatewayRow(b.entry) - isGatewayRow(a.entry))
-      || collator.compare(a.entry.host || '', b.entry.host || '')
-      || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const byKey = (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+    const byHost = (a, b) => collator.compare(a.entry.host || '', b.entry.host || '');
+    const now = gatewayNow();
+    const compare = {
+      status: (a, b) => STATUSES.indexOf(statusOf(now - (a.entry.ts || 0), a.entry)) - STATUSES.indexOf(statusOf(now - (b.entry.ts || 0), b.entry)),
+      host: byHost,
+      // Most recently updated first when ascending: what an operator looks for.
+      updated: (a, b) => (b.entry.ts || 0) - (a.entry.ts || 0),
+    }[state.sort.by];
+    if (!compare) return keyed.sort((a, b) => (isGatewayRow(b.entry) - isGatewayRow(a.entry)) || byHost(a, b) || byKey(a, b));
+    const sign = state.sort.descending ? -1 : 1;
+    return keyed.sort((a, b) => sign * compare(a, b) || byHost(a, b) || byKey(a, b));
   }
 
-  const CELLS = ['status', 'host', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
+  /** Whether a row shows under the filter: every word must appear in one of its fields. */
+  function matches(entry) {
+    if (!state.filter) return true;
+    const haystack = [entry.host, entry.instanceId, entry.ip, entry.mode, entry.version, deviceOf(entry), entry.deviceId, entry.reason, entry.text]
+      .filter(Boolean).join(' ').toLowerCase();
+    return state.filter.split(/\s+/).every((word) => haystack.includes(word));
+  }
+
+  const CELLS = ['status', 'host', 'instance', 'ip', 'version', 'device', 'mode', 'last-input', 'updated'];
+
+  const deviceOf = (entry) => [entry.deviceFamily, entry.modelIdentifier, entry.platform].filter(Boolean).join(' · ');
+  const CONNECTION_REASONS = new Set(['connect', 'disconnect', 'node-connected', 'node-disconnected']);
+
+  /**
+   * As InstanceDoctor (instances --doctor): rows with the same host and device, at least one without instanceId,
+   * look like the same client. Returns, per such entry, the check that applies and the fix, in plain words.
+   */
+  function lookAlikes(entries) {
+    const groups = new Map();
+    for (const entry of entries) {
+      if (isGatewayRow(entry) || !entry.host) continue;
+      const key = `${String(entry.host).toLowerCase()}|${deviceOf(entry).toLowerCase()}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(entry);
+    }
+    const found = new Map();
+    for (const group of groups.values()) {
+      if (group.length < 2 || group.every((entry) => entry.instanceId)) continue;
+      const others = group.length - 1;
+      for (const entry of group) {
+        const same = `${entry.host} has ${others} other ${others === 1 ? 'row' : 'rows'} that look like the same client (${deviceOf(entry) || '—'}).`;
+        if (!entry.instanceId && CONNECTION_REASONS.has(entry.reason)) {
+          found.set(entry, { check: 3, text: `${same} This row came from a connection that sent no client.instanceId, so it is keyed by that connection alone: an expected duplicate, and every reconnect adds another. Fix in the client: send a stable client.instanceId in its connect request.` });
+        } else if (!entry.instanceId) {
+          found.set(entry, { check: 2, text: `${same} This row came from a system-event beacon without instanceId, so it could not merge into the client's connection row. Fix in the client: send the same instanceId in every beacon as in its connect request.` });
+        } else {
+          found.set(entry, { check: 1, text: `${same} This row has instanceId ${entry.instanceId}; the look-alike without one is the duplicate. Fix in the client: send this same client.instanceId in every connect and beacon, and keep it across restarts.` });
+        }
+      }
+    }
+    return found;
+  }
 
   function createRow(key) {
     const tr = document.createElement('tr');
@@ -304,6 +359,11 @@
         row.badge.textContent = 'gateway';
         row.badge.hidden = true;
         td.append(row.badge);
+        row.dup = document.createElement('span');
+        row.dup.className = 'dup';
+        row.dup.textContent = 'dup?';
+        row.dup.hidden = true;
+        td.append(row.dup);
       }
       tr.append(td);
     }
@@ -323,13 +383,19 @@
     return config.sources[reason] || String(reason).replace(/-/g, ' ');
   }
 
-  function updateRow(row, entry) {
+  function updateRow(row, entry, duplicate) {
     row.entry = entry;
     setText(row, 'host', dash(entry.host));
+    setText(row, 'instance', dash(entry.instanceId));
+    row.dup.hidden = !duplicate;
+    const why = duplicate ? duplicate.text : '';
+    if (row.dup.title !== why) row.dup.title = why;
+    if (duplicate) row.tr.dataset.duplicateCheck = String(duplicate.check);
+    else delete row.tr.dataset.duplicateCheck;
     setText(row, 'ip', dash(entry.ip));
     setText(row, 'version', dash(entry.version));
     setText(row, 'mode', dash(entry.mode));
-    setText(row, 'device', dash([entry.deviceFamily, entry.modelIdentifier, entry.platform].filter(Boolean).join(' · ')));
+    setText(row, 'device', dash(deviceOf(entry)));
     const gateway = isGatewayRow(entry);
     if (row.badge.hidden === gateway) row.badge.hidden = !gateway;
     row.tr.classList.toggle('gateway', gateway);
@@ -352,44 +418,55 @@
     return `${Math.floor(s / 86400)}d ago`;
   }
 
-  function statusOf(ageMs) {
-    if (ageMs <= config.activeMs) return 'active';
-    if (ageMs <= config.idleMs) return 'idle';
-    return 'stale';
+  const departed = (entry) => config.departures.includes(entry.reason);
+
+  /** As InstanceRows.Status: a departed row reads Left while it would be Active, then Idle and Stale by age. */
+  function statusOf(ageMs, entry) {
+    if (ageMs > config.idleMs) return 'stale';
+    if (ageMs > config.activeMs) return 'idle';
+    return departed(entry) ? 'left' : 'active';
   }
 
-  const STATUS_LABEL = { active: 'Active', idle: 'Idle', stale: 'Stale' };
+  const STATUSES = ['active', 'left', 'idle', 'stale'];
+  const STATUS_LABEL = { active: 'Active', left: 'Left', idle: 'Idle', stale: 'Stale' };
 
   /** Everything that depends on the clock: run after each render and once a second. */
   function refreshAges() {
     const now = gatewayNow();
-    const counts = { active: 0, idle: 0, stale: 0 };
+    const counts = { active: 0, left: 0, idle: 0, stale: 0 };
+    let shown = 0;
     for (const row of state.rows.values()) {
       const entry = row.entry;
       const age = Math.max(0, now - (entry.ts || 0));
-      const status = statusOf(age);
-      counts[status] += 1;
+      const status = statusOf(age, entry);
+      // The header counts what the table shows, so a filter narrows both.
+      if (!row.tr.hidden) {
+        counts[status] += 1;
+        shown += 1;
+      }
       if (row.status !== status) {
         row.status = status;
         row.dot.className = `dot ${status}`;
         row.tr.dataset.status = status;
         setText(row, 'status', STATUS_LABEL[status]);
       }
-      setText(row, 'updated', ago(age));
+      // A departed row was re-stamped when its client left, so its age is the time since it left.
+      setText(row, 'updated', departed(entry) ? `left ${ago(age)}` : ago(age));
       // lastInputSeconds was measured when the row was stamped, so the idle time has grown by its age since.
       setText(row, 'last-input', Number.isFinite(entry.lastInputSeconds) ? ago(entry.lastInputSeconds * 1000 + age) : '—');
     }
-    for (const status of ['active', 'idle', 'stale']) {
+    for (const status of STATUSES) {
       const text = String(counts[status]);
       if (ui.counts[status].textContent !== text) ui.counts[status].textContent = text;
     }
-    const total = String(state.rows.size);
+    const total = String(shown);
     if (ui.counts.total.textContent !== total) ui.counts.total.textContent = total;
   }
 
   function render() {
     state.renderQueued = false;
     const list = ordered(state.entries);
+    const duplicates = lookAlikes(state.entries);
     const live = new Set();
     let previous = null;
     for (const { key, entry } of list) {
@@ -399,7 +476,9 @@
         row = createRow(key);
         state.rows.set(key, row);
       }
-      updateRow(row, entry);
+      updateRow(row, entry, duplicates.get(entry));
+      const hidden = !matches(entry);
+      if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
       // Keyed placement: a row already in its place is not touched, so a steady list costs no layout.
       const expected = previous ? previous.tr.nextSibling : ui.rows.firstChild;
       if (row.tr !== expected) ui.rows.insertBefore(row.tr, expected);
@@ -412,7 +491,64 @@
       }
     }
     ui.empty.hidden = list.length > 0;
+    if (state.selected) showDetails(state.rows.get(state.selected));
     refreshAges();
+  }
+
+  function queueRender() {
+    if (state.renderQueued) return;
+    state.renderQueued = true;
+    requestAnimationFrame(render);
+  }
+
+  /** All of a row's fields as the gateway sent them: the raw JSON, which the Copy button puts on the clipboard. */
+  function showDetails(row) {
+    for (const tr of ui.rows.querySelectorAll('tr.selected')) tr.classList.remove('selected');
+    if (!row) {
+      state.selected = null;
+      ui.details.hidden = true;
+      return;
+    }
+    state.selected = row.key;
+    row.tr.classList.add('selected');
+    ui.detailsTitle.textContent = `${row.entry.host || row.entry.instanceId || 'Row'} · ${row.key}`;
+    const text = JSON.stringify(row.entry, null, 2);
+    if (ui.detailsText.textContent !== text) ui.detailsText.textContent = text;
+    ui.details.hidden = false;
+  }
+
+  ui.rows.addEventListener('click', (event) => {
+    const tr = event.target.closest('tr');
+    if (tr) showDetails(state.selected === tr.dataset.key ? null : state.rows.get(tr.dataset.key));
+  });
+  $('details-close').addEventListener('click', () => showDetails(null));
+  ui.detailsCopy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(ui.detailsText.textContent);
+      ui.detailsCopy.textContent = 'Copied';
+    } catch {
+      // Plain http on a LAN address is not a secure context: select the text for Ctrl+C instead.
+      getSelection().selectAllChildren(ui.detailsText);
+      ui.detailsCopy.textContent = 'Selected: press Ctrl+C';
+    }
+    setTimeout(() => { ui.detailsCopy.textContent = 'Copy'; }, 2000);
+  });
+
+  ui.filter.addEventListener('input', () => {
+    state.filter = ui.filter.value.trim().toLowerCase();
+    queueRender();
+  });
+
+  for (const th of document.querySelectorAll('th.sortable')) {
+    th.addEventListener('click', () => {
+      const by = th.dataset.sort;
+      // Ascending, descending, then back to the default order.
+      state.sort = state.sort.by !== by ? { by, descending: false } : state.sort.descending ? { by: '', descending: false } : { by, descending: true };
+      for (const other of document.querySelectorAll('th.sortable')) {
+        other.setAttribute('aria-sort', other.dataset.sort !== state.sort.by ? 'none' : state.sort.descending ? 'descending' : 'ascending');
+      }
+      queueRender();
+    });
   }
 
   // ---- start ----------------------------------------------------------------------------
