@@ -75,10 +75,17 @@ internal sealed class InstancesCommandLine
         {
             if (result.GetValue(options._doctor) && (result.GetValue(options._watch) || result.GetValue(options._json)))
                 result.AddError("--doctor prints one report: it cannot be combined with --watch or --json.");
-            if (result.GetValue(options._tlsFingerprint) is not null && result.GetValue(options._url)?.Scheme != "wss")
-                result.AddError("--tls-fingerprint needs a wss:// URL: it pins a TLS gateway's certificate.");
         });
-        command.SetAction((parsed, cancellationToken) => InstancesCommand.RunFromConsoleAsync(options.Bind(parsed), console, cancellationToken));
+        command.SetAction(async (parsed, cancellationToken) =>
+        {
+            // Here, not in a validator: only once every option parsed can their values be read together.
+            if (parsed.GetResult(options._tlsFingerprint) is not null && parsed.GetValue(options._url)!.Scheme != "wss")
+            {
+                await console.Error.WriteLineAsync("--tls-fingerprint needs a wss:// URL: it pins a TLS gateway's certificate.").ConfigureAwait(false);
+                return 2;
+            }
+            return await InstancesCommand.RunFromConsoleAsync(options.Bind(parsed), console, cancellationToken).ConfigureAwait(false);
+        });
         return command;
     }
 
