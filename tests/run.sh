@@ -75,9 +75,12 @@ if ! command -v docker-compose >/dev/null; then
     || echo "docker-compose could not be installed"
 fi
 # Both ways of giving clients TLS must render: on the gateway (the default) and behind a trusted proxy.
-if PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TLS_AUTO: .on' \
-    && PRESENCE_GATEWAY_TOKEN=config-check PRESENCE_GATEWAY_TLS_AUTO=off PRESENCE_GATEWAY_TRUSTED_PROXIES=172.16.0.0/12 \
-       docker-compose -f docker-compose.yml config | grep -q 'PRESENCE_GATEWAY_TRUSTED_PROXIES: 172.16.0.0/12'; then
+# Rendered first, then searched: with pipefail, grep -q quitting at its match could fail the pipe with SIGPIPE.
+tls_variant=$(PRESENCE_GATEWAY_TOKEN=config-check docker-compose -f docker-compose.yml config) || tls_variant=""
+proxy_variant=$(PRESENCE_GATEWAY_TOKEN=config-check PRESENCE_GATEWAY_TLS_AUTO=off PRESENCE_GATEWAY_TRUSTED_PROXIES=172.16.0.0/12 \
+  docker-compose -f docker-compose.yml config) || proxy_variant=""
+if grep -q 'PRESENCE_GATEWAY_TLS_AUTO: .on' <<<"$tls_variant" \
+    && grep -q 'PRESENCE_GATEWAY_TRUSTED_PROXIES: 172.16.0.0/12' <<<"$proxy_variant"; then
   echo "docker-compose config: passed"; passed=$((passed + 1))
 else
   echo "docker-compose config: failed"; failed=$((failed + 1)); status=1
