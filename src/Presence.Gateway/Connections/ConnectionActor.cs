@@ -65,12 +65,8 @@ internal sealed class ConnectionActor : UntypedActor
                 OnFirstFrame(frame);
                 _connection.FrameHandled();
                 break;
-            case HandshakeTimedOut:
-                GatewayMetrics.HandshakeFailed("timeout");
-                Close(WebSocketCloseStatus.NormalClosure, "");
-                break;
             default:
-                OnLifecycle(message);
+                BeforeHello(message);
                 break;
         }
     }
@@ -91,12 +87,8 @@ internal sealed class ConnectionActor : UntypedActor
             case InboundFrame frame:
                 Wait(frame);
                 break;
-            case HandshakeTimedOut:
-                GatewayMetrics.HandshakeFailed("timeout");
-                Close(WebSocketCloseStatus.NormalClosure, "");
-                break;
             default:
-                OnLifecycle(message);
+                BeforeHello(message);
                 break;
         }
     }
@@ -159,6 +151,18 @@ internal sealed class ConnectionActor : UntypedActor
                 OnLifecycle(message);
                 break;
         }
+    }
+
+    /// <summary>What the two phases before hello-ok share: the supervisor's sweep may find the handshake past its deadline.</summary>
+    private void BeforeHello(object message)
+    {
+        if (message is HandshakeTimedOut)
+        {
+            GatewayMetrics.HandshakeFailed("timeout");
+            Close(WebSocketCloseStatus.NormalClosure, "");
+            return;
+        }
+        OnLifecycle(message);
     }
 
     private void OnLifecycle(object message)
