@@ -37,7 +37,7 @@ if ! dotnet build Presence.Actors.sln -c Release -nologo -clp:ErrorsOnly; then
   exit 1
 fi
 
-for project in tests/*/*.Tests.csproj; do
+for project in tests/*/*.Tests.csproj samples/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   note "$name"
   # Measurements (Category=Measurement) are runs that report figures, not checks: run them by hand.

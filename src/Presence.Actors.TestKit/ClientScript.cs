@@ -60,11 +60,17 @@ public sealed class ClientScript
     /// <summary>Closes its connection at <paramref name="at"/>: the row stays, marked <c>disconnect</c>, until the TTL.</summary>
     public ClientScript DisconnectAt(TimeSpan at) => Add(at, ScriptedAction.Disconnect);
 
-    /// <summary>Opens a new connection at <paramref name="at"/>, with its instance id or, when <paramref name="keepInstanceId"/> is false, without one.</summary>
+    /// <summary>
+    /// Opens a new connection at <paramref name="at"/>, with its instance id or, when <paramref name="keepInstanceId"/> is false,
+    /// without one. It also wakes a silent client, whose old connection never closed.
+    /// </summary>
     public ClientScript ReconnectAt(TimeSpan at, bool keepInstanceId = true) =>
         Add(at, keepInstanceId ? ScriptedAction.Reconnect : ScriptedAction.ReconnectWithoutInstanceId);
 
-    /// <summary>Falls silent at <paramref name="at"/>: no beacon, no pong and no close (a sleeping laptop); only the TTL removes its row.</summary>
+    /// <summary>
+    /// Falls silent at <paramref name="at"/>: no beacon, no pong and no close (a sleeping laptop); only the TTL removes its row.
+    /// It does nothing more until a scripted reconnect.
+    /// </summary>
     public ClientScript GoSilentAt(TimeSpan at) => Add(at, ScriptedAction.GoSilent);
 
     /// <summary>Sends one beacon at <paramref name="at"/>, whatever its periodic ones do.</summary>

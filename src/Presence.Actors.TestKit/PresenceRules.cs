@@ -35,15 +35,26 @@ public static class PresenceRules
                 ? $"{duplicate.Count()} rows have instanceId '{duplicate.Key}'"
                 : null);
 
-    /// <summary>No list holds a row (the self row aside) whose <c>ts</c> is older than <c>presence.ttl</c> at the time it was observed.</summary>
+    /// <summary>
+    /// No list read from the manager (<c>system-presence</c>: the samples and the final list) holds a row, the self row
+    /// aside, whose <c>ts</c> is older than <c>presence.ttl</c> when read. A <c>presence</c> event may carry such a row until
+    /// the next sweep takes it out (the rules expire rows by the sweep, and on reads), so events get one sweep interval more.
+    /// </summary>
     public static PresenceSimulationResult ShouldHaveNoRowOlderThanTheTtl(this PresenceSimulationResult result)
     {
         var ttlMs = (long)result.Settings.Ttl.TotalMilliseconds;
-        return Check(result, $"no row older than the TTL ({result.Settings.Ttl})", (at, list) =>
-            list.Entries.Skip(1).FirstOrDefault(row => result.GatewayTime(at) - row.Ts > ttlMs) is { } old
-                ? $"{Describe(old)} is {result.GatewayTime(at) - old.Ts} ms old"
-                : null);
+        var sweepMs = (long)result.Settings.SweepInterval.TotalMilliseconds;
+        var reads = result.Timeline.Select(sample => (sample.At, sample.List)).Append((result.Duration, result.FinalList));
+        var events = result.Readers.SelectMany(reader => reader.Events.Select(received => (received.At, received.List)));
+        return Check(result, $"no row read older than the TTL ({result.Settings.Ttl})", reads, (at, list) => OlderThan(result, at, list, ttlMs))
+            .Check($"no row in a presence event older than the TTL and one sweep interval ({result.Settings.Ttl} + {result.Settings.SweepInterval})", events,
+                (at, list) => OlderThan(result, at, list, ttlMs + sweepMs));
     }
+
+    private static string? OlderThan(PresenceSimulationResult result, TimeSpan at, PresenceSnapshot list, long maxAgeMs) =>
+        list.Entries.Skip(1).FirstOrDefault(row => result.GatewayTime(at) - row.Ts > maxAgeMs) is { } old
+            ? $"{Describe(old)} is {result.GatewayTime(at) - old.Ts} ms old"
+            : null;
 
     /// <summary>No list is longer than <paramref name="maxEntries"/> (by default <c>presence.max-entries</c>, 200 as shipped), the self row included.</summary>
     public static PresenceSimulationResult ShouldHoldAtMostMaxEntries(this PresenceSimulationResult result, int? maxEntries = null)
@@ -79,9 +90,13 @@ public static class PresenceRules
         return result;
     }
 
-    private static PresenceSimulationResult Check(PresenceSimulationResult result, string rule, Func<TimeSpan, PresenceSnapshot, string?> violation)
+    private static PresenceSimulationResult Check(PresenceSimulationResult result, string rule, Func<TimeSpan, PresenceSnapshot, string?> violation) =>
+        result.Check(rule, result.ObservedLists, violation);
+
+    private static PresenceSimulationResult Check(
+        this PresenceSimulationResult result, string rule, IEnumerable<(TimeSpan At, PresenceSnapshot List)> lists, Func<TimeSpan, PresenceSnapshot, string?> violation)
     {
-        foreach (var (at, list) in result.ObservedLists)
+        foreach (var (at, list) in lists)
         {
             if (violation(at, list) is { } what)
                 throw Broken(rule, at, $"{what} (stateVersion {list.StateVersion})");

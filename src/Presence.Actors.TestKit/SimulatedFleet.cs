@@ -69,10 +69,11 @@ internal sealed class SimulatedFleet
                 if (client.Script.Flaps is { } flaps)
                     Plan(atMs + Jittered(flaps.Every, flaps.Jitter), planned.Client, Action.FlapDown, client.Generation);
                 break;
-            case Action.Reconnect or Action.ReconnectWithoutInstanceId when client.Connection is null:
+            case Action.Reconnect or Action.ReconnectWithoutInstanceId when client.Connection is null || client.Silent:
+                // A silent client that wakes up opens a new connection; its old one never closed.
                 Connect(client, planned.Client, atMs, manager, planned.Action == Action.Reconnect);
                 break;
-            case Action.Disconnect when client.Connection is not null:
+            case Action.Disconnect when client.Connection is not null && !client.Silent:
                 Disconnect(client, manager);
                 break;
             case Action.GoSilent:

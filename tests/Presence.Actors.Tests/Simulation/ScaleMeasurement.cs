@@ -19,12 +19,13 @@ public sealed class ScaleMeasurement(ITestOutputHelper output)
     {
         var watch = Stopwatch.StartNew();
         var allocated = GC.GetTotalAllocatedBytes();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var result = await Scenarios.Fleet(seed: 7, clients).Readers(1, keepEveryList: false).RunAsync(TimeSpan.FromHours(hours));
         watch.Stop();
 
-        output.WriteLine($"{clients} clients x {hours} h: {watch.Elapsed.TotalSeconds:0.0} s wall, {(GC.GetTotalAllocatedBytes() - allocated) / 1e9:0.0} GB allocated, "
+        output.WriteLine($"{clients} clients x {hours} h: {watch.Elapsed.TotalSeconds:0.0} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:0.0} s CPU, {(GC.GetTotalAllocatedBytes() - allocated) / 1e9:0.0} GB allocated, "
             + $"{result.Clients.Beacons:N0} beacons, {result.Clients.Connects:N0} connects, {result.Clients.Disconnects:N0} disconnects, "
-            + $"{result.Readers[0].Count:N0} presence events, rows +{result.Rows.Added:N0} expired {result.Rows.Expired:N0} evicted {result.Rows.Evicted:N0}");
+            + $"{result.Readers[0].Count:N0} presence events, {result.Timeline.Count:N0} samples, rows +{result.Rows.Added:N0} expired {result.Rows.Expired:N0} evicted {result.Rows.Evicted:N0}");
         result.ShouldFollowThePresenceRules();
     }
 }
