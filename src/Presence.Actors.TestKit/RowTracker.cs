@@ -44,14 +44,15 @@ public sealed class RowCounts
 /// </summary>
 internal sealed class RowTracker(long ttlMs, DateTimeOffset start, bool keepChanges)
 {
-    private Dictionary<string, Seen> _previous = [];
-    private Dictionary<string, Seen> _current = [];
+    // Instance ids are compared as presence keys are, without case; comparing in place saves a lowered copy per row per event.
+    private Dictionary<string, Seen> _previous = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, Seen> _current = new(StringComparer.OrdinalIgnoreCase);
 
     public RowCounts Counts { get; } = new();
 
     public List<RowChange> Changes { get; } = [];
 
-    public static string Identity(PresenceEntry row) => row.InstanceId?.ToLowerInvariant() ?? row.DeviceId ?? row.Host ?? row.Text;
+    public static string Identity(PresenceEntry row) => row.InstanceId ?? row.DeviceId ?? row.Host ?? row.Text;
 
     public void Observe(ReceivedPresence received)
     {

@@ -32,7 +32,7 @@ public sealed class PresenceScenarioSpecs
     [Fact]
     public async Task Should_follow_the_presence_rules_with_flapping_clients_clients_without_instance_ids_and_the_200_row_bound()
     {
-        var result = await Mixed(seed: 7, clients: 250).RunAsync(TimeSpan.FromMinutes(20));
+        var result = await Mixed(seed: 7, clients: 250).RunAsync(TimeSpan.FromMinutes(10));
 
         result.ShouldFollowThePresenceRules();
         Assert.Equal(200, result.FinalList.Entries.Length);
@@ -126,7 +126,7 @@ public sealed class PresenceScenarioSpecs
     [Fact]
     public async Task Should_write_the_timeline_as_an_svg_chart()
     {
-        var result = await Mixed(seed: 3, clients: 250).Readers(1, keepEveryList: false).RunAsync(TimeSpan.FromMinutes(30));
+        var result = await Mixed(seed: 3, clients: 250).Readers(1, keepEveryList: false).RunAsync(TimeSpan.FromMinutes(15));
         var path = Path.Combine(Path.GetTempPath(), $"presence-timeline-{Guid.NewGuid():N}.svg");
 
         result.WriteTimelineSvg(path);
@@ -135,7 +135,7 @@ public sealed class PresenceScenarioSpecs
         File.Delete(path);
         Assert.Contains("<svg", svg);
         Assert.Contains("Active", svg);
-        Assert.Equal(31, result.Timeline.Count);
+        Assert.Equal(16, result.Timeline.Count);
         Assert.All(result.Timeline, sample => Assert.Equal(sample.List.Entries.Length, sample.Active + sample.Idle + sample.Stale + sample.Left));
     }
 
