@@ -189,7 +189,7 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
 
         Assert.Single(read.Entries);
         // Renewal announcements of the sweeps may come first; the expiry is told with the version the read saw.
-        var told = await subscriber.FishForMessageAsync<PresenceChanged>(changed => changed.Snapshot.Entries.Length == 1);
+        var told = await AnnouncedWithAsync(subscriber, entries: 1);
         Assert.Equal(read.StateVersion, told.Snapshot.StateVersion);
     }
 
