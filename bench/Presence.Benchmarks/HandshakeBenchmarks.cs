@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Presence.Gateway.Tests.Transport;
 using Presence.Gateway.Transport;
 
 namespace Presence.Benchmarks;
@@ -37,7 +38,7 @@ public class HandshakeBenchmarks
     {
         var bytes = Encoding.ASCII.GetBytes(Head);
         _whole = new ReadOnlySequence<byte>(bytes);
-        _split = TwoSegments(bytes, bytes.Length / 2);
+        _split = Segments.Split(bytes, bytes.Length / 2);
     }
 
     [Benchmark(Baseline = true)]
@@ -50,28 +51,5 @@ public class HandshakeBenchmarks
     {
         WebSocketHandshake.TryRead(buffer, out _, out var request, out _);
         return request;
-    }
-
-    private static ReadOnlySequence<byte> TwoSegments(byte[] bytes, int cut)
-    {
-        var first = new Segment(bytes.AsMemory(0, cut), 0);
-        var second = first.Append(bytes.AsMemory(cut));
-        return new ReadOnlySequence<byte>(first, 0, second, second.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
