@@ -57,7 +57,7 @@ public static partial class GatewayApp
             {
                 // TLS first: the WebSocket listener and the HTTP server after it both read the decrypted stream.
                 UseTls(listen, certificate);
-                var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices);
+                var webSockets = new WebSocketListener(settings, admission, listen.ApplicationServices, TimeProvider.System);
                 listen.Use(next => connection => webSockets.OnConnectionAsync(connection, next));
             });
             // Cluster Bootstrap's management port: plain HTTP, only /bootstrap/seed-nodes.

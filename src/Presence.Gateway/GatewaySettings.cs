@@ -54,6 +54,9 @@ public sealed record GatewaySettings
     /// <summary>Kestrel's <c>UnsafePreferInlineScheduling</c>: socket completions run the read loop and the outbox's flush on the I/O thread.</summary>
     public required bool InlineIo { get; init; }
 
+    /// <summary>The dispatcher every ConnectionActor runs on; null for Akka's default (<c>gateway.connection-dispatcher</c>).</summary>
+    public string? ConnectionDispatcher { get; init; }
+
     public string Url => $"ws://{(BindAddress.Equals(IPAddress.Any) ? "0.0.0.0" : BindAddress.ToString())}:{Port}";
 
     /// <summary>Reads and checks the <c>gateway</c> section; an invalid value throws an exception naming its key.</summary>
@@ -98,6 +101,9 @@ public sealed record GatewaySettings
             TrustedProxies = Proxies(config),
             Tls = TlsFrom(config),
             InlineIo = config.GetBoolean("gateway.inline-io"),
+            ConnectionDispatcher = HoconDefaults.TryDispatcher(config, "gateway.connection-dispatcher", out var dispatcher, out var rule)
+                ? dispatcher
+                : throw Invalid("gateway.connection-dispatcher", config, rule),
         };
     }
 

@@ -60,6 +60,27 @@ public static partial class HoconDefaults
         return null;
     }
 
+    /// <summary>
+    /// A dispatcher setting: <c>default</c> (Akka's default dispatcher, returned as null) or the path of a
+    /// dispatcher section in the configuration, e.g. <c>presence.dispatchers.pinned</c>; null with a
+    /// <paramref name="rule"/> when the path names no dispatcher.
+    /// </summary>
+    public static bool TryDispatcher(Config config, string key, out string? dispatcher, out string rule)
+    {
+        rule = "";
+        dispatcher = config.GetString(key);
+        if (dispatcher is null or "default")
+        {
+            dispatcher = null;
+            return true;
+        }
+        if (config.HasPath(dispatcher) && (config.HasPath(dispatcher + ".type") || config.HasPath(dispatcher + ".executor")))
+            return true;
+        rule = "must be default or the path of a dispatcher section (one with a type or an executor), e.g. presence.dispatchers.pinned";
+        dispatcher = null;
+        return false;
+    }
+
     [GeneratedRegex(@"^(?<assign>[ \t]*[A-Za-z0-9_.-]+[ \t]*[=:][ \t]*)\$\{\?(?<var>[A-Za-z_][A-Za-z0-9_]*)\}[ \t\r]*$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentOverride();
 }

@@ -22,7 +22,8 @@ public static class PresenceHosting
         {
             var settings = PresenceSettings.Create(system.Settings.Config);
             var now = system.Scheduler.Now.ToUnixTimeMilliseconds();
-            var manager = system.ActorOf(PresenceManagerActor.Props(settings, self ?? SelfEntry.Detect(now)), "presence-manager");
+            var props = PresenceManagerActor.Props(settings, self ?? SelfEntry.Detect(now));
+            var manager = system.ActorOf(settings.ManagerDispatcher is { } dispatcher ? props.WithDispatcher(dispatcher) : props, "presence-manager");
             registry.Register<PresenceManagerActor>(manager);
         });
     }

@@ -22,6 +22,9 @@ public sealed record PresenceSettings(
     /// <summary>The shipped <c>presence.hocon</c>, with its environment overrides resolved.</summary>
     public static Config DefaultConfig => Defaults.Value;
 
+    /// <summary>The dispatcher the <c>presence-manager</c> runs on; null for Akka's default (<c>presence.manager-dispatcher</c>).</summary>
+    public string? ManagerDispatcher { get; init; }
+
     public PresenceLimits Limits => new((long)Ttl.TotalMilliseconds, MaxEntries, (long)RenewalBroadcastInterval.TotalMilliseconds);
 
     /// <summary>Reads and checks the <c>presence</c> section; an invalid value throws an exception that names its key.</summary>
@@ -41,7 +44,12 @@ public sealed record PresenceSettings(
             sweep,
             Positive(config, "presence.broadcast-interval"),
             Positive(config, "presence.ask-timeout"),
-            Positive(config, "presence.renewal-broadcast-interval"));
+            Positive(config, "presence.renewal-broadcast-interval"))
+        {
+            ManagerDispatcher = HoconDefaults.TryDispatcher(config, "presence.manager-dispatcher", out var dispatcher, out var rule)
+                ? dispatcher
+                : throw Invalid("presence.manager-dispatcher", config, rule),
+        };
     }
 
     internal static TimeSpan Positive(Config config, string key) =>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 
 namespace Presence.Gateway.Auth;
 
@@ -19,8 +20,8 @@ internal sealed record BrowserOrigin(string? Origin, string OwnOrigin, bool From
         peer is not null && IPAddress.IsLoopback(peer) && !hasProxyHeader;
 
     /// <summary>Headers by which a proxy names the client it forwards: <c>Forwarded</c>, <c>X-Forwarded-*</c>, <c>X-Real-IP</c>.</summary>
-    public static bool IsProxyHeader(string name) =>
-        name.Equals("Forwarded", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("X-Real-IP", StringComparison.OrdinalIgnoreCase)
-        || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase);
+    public static bool IsProxyHeader(ReadOnlySpan<byte> name) =>
+        Ascii.EqualsIgnoreCase(name, "Forwarded"u8)
+        || Ascii.EqualsIgnoreCase(name, "X-Real-IP"u8)
+        || (name.Length >= "X-Forwarded-".Length && Ascii.EqualsIgnoreCase(name[.."X-Forwarded-".Length], "X-Forwarded-"u8));
 }

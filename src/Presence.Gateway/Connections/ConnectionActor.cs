@@ -39,8 +39,11 @@ internal sealed class ConnectionActor : UntypedActor
     }
 
     // Not the expression-tree overload: Akka would compile or interpret that expression for every connection.
-    public static Props Props(IClientConnection connection, IActorRef manager, ConnectionOptions options) =>
-        Akka.Actor.Props.Create<ConnectionActor>(connection, manager, options);
+    public static Props Props(IClientConnection connection, IActorRef manager, ConnectionOptions options)
+    {
+        var props = Akka.Actor.Props.Create<ConnectionActor>(connection, manager, options);
+        return options.Gateway.ConnectionDispatcher is { } dispatcher ? props.WithDispatcher(dispatcher) : props;
+    }
 
     private static long Now => Context.System.Scheduler.Now.ToUnixTimeMilliseconds();
 

@@ -20,8 +20,12 @@ internal sealed class WebSocketConnection : IClientConnection
     /// <summary>How long a close handshake (or a stuck send before it) may take before the socket is dropped.</summary>
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>Stands in for the deadline once the run has ended, so that a close queued later starts none.</summary>
+    private static readonly ITimer RunEnded = new NoTimer();
+
     private readonly IDuplexPipe _transport;
     private readonly Action _abort;
+    private readonly TimeProvider _time;
     private readonly Admission.Ticket _admission;
     private readonly int _maxInboundQueue;
     private readonly Outbox _outbox;
@@ -31,15 +35,17 @@ internal sealed class WebSocketConnection : IClientConnection
     private TaskCompletionSource? _actorCaughtUp;
     private int _heardSincePing = 1;
     private volatile bool _aborted;
+    private ITimer? _closeDeadline;
 
     // Touched by the read loop only, but for its message bound, which the handshake raises.
     private readonly FrameDecoder _decoder;
 
-    public WebSocketConnection(PeerInfo info, IDuplexPipe transport, Action abort, GatewaySettings settings, Admission.Ticket admission)
+    public WebSocketConnection(PeerInfo info, IDuplexPipe transport, Action abort, GatewaySettings settings, Admission.Ticket admission, TimeProvider time)
     {
         Info = info;
         _transport = transport;
         _abort = abort;
+        _time = time;
         _admission = admission;
         _maxInboundQueue = settings.Limits.MaxInboundQueue;
         _decoder = new FrameDecoder(settings.PreauthMaxPayload);
@@ -134,15 +140,12 @@ internal sealed class WebSocketConnection : IClientConnection
             _decoder.ReleaseAll();
             if (_outbox.IsClosed && !_aborted)
             {
-                try
-                {
-                    await _outbox.Finished.WaitAsync(CloseGrace).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // The client stopped reading: the close could not go out, and the socket is dropped without it.
-                }
+                // The client's close may have come first: the echo, too, goes out within the deadline or the socket is dropped.
+                StartCloseDeadline();
+                await _outbox.Finished.ConfigureAwait(false);
             }
+            // The deadline ends with the run: a connection that closed cleanly is neither kept alive nor aborted later.
+            Interlocked.Exchange(ref _closeDeadline, RunEnded)?.Dispose();
             _outbox.Abandon();
             actor.Tell(ConnectionActor.SocketClosed.Instance);
             _admission.Dispose();
@@ -155,13 +158,27 @@ internal sealed class WebSocketConnection : IClientConnection
             return;
         // The read loop may be waiting for an actor that is stopping: let it go on reading until the client's close.
         Interlocked.Exchange(ref _actorCaughtUp, null)?.TrySetResult();
-        _ = DropIfCloseStallsAsync();
+        StartCloseDeadline();
     }
 
-    private async Task DropIfCloseStallsAsync()
+    /// <summary>
+    /// A close handshake (or a stuck send before it) gets <see cref="CloseGrace"/>; past it the socket is
+    /// dropped without one. One deadline per connection, started by whichever close comes first.
+    /// </summary>
+    private void StartCloseDeadline()
     {
-        await Task.Delay(CloseGrace).ConfigureAwait(false);
+        if (Volatile.Read(ref _closeDeadline) is not null)
+            return;
+        var deadline = _time.CreateTimer(static state => ((WebSocketConnection)state!).Drop(), this, CloseGrace, Timeout.InfiniteTimeSpan);
+        if (Interlocked.CompareExchange(ref _closeDeadline, deadline, null) is not null)
+            deadline.Dispose();
+    }
+
+    /// <summary>The client stopped reading or never answered the close: the socket goes, and so does the wait for the close to go out.</summary>
+    private void Drop()
+    {
         Abort();
+        _outbox.Abandon();
     }
 
     private void Abort()
@@ -238,5 +255,16 @@ internal sealed class WebSocketConnection : IClientConnection
     private void Fail(Failure failure)
     {
         CloseQueued(failure.Status, failure.Reason, discardQueued: false);
+    }
+
+    private sealed class NoTimer : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period) => false;
+
+        public void Dispose()
+        {
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Presence.Gateway.Auth;
@@ -22,6 +23,9 @@ internal static class WebSocketHandshake
     public const int MaxHeadBytes = 8 * 1024;
 
     private const string AcceptGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+    /// <summary>HTTP's optional whitespace (RFC 9110 §5.6.3): what surrounds a value or a list element.</summary>
+    private static ReadOnlySpan<byte> Whitespace => " \t"u8;
 
     public enum Status
     {
@@ -53,55 +57,94 @@ internal static class WebSocketHandshake
         if (headBytes.Length > MaxHeadBytes)
             return Status.NotWebSocket;
         end = reader.Position;
+        if (headBytes.IsSingleSegment)
+            return Read(headBytes.FirstSpan, out request, out refusal);
+        // A head that arrived in several reads is copied once, to be read like one that came whole.
+        var length = (int)headBytes.Length;
+        var copy = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            headBytes.CopyTo(copy);
+            return Read(copy.AsSpan(0, length), out request, out refusal);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
 
-        var head = Encoding.Latin1.GetString(headBytes);
-        var lines = head.Split("\r\n");
-        var requestLine = lines[0].Split(' ');
-        if (requestLine.Length != 3 || requestLine[0] != "GET" || !IsRoot(requestLine[1]) || requestLine[2] != "HTTP/1.1")
+    /// <summary>
+    /// Reads a whole head (without its blank line) in place: the only strings made are the values an
+    /// accepted upgrade keeps. Header names match case-insensitively; values lose the optional
+    /// whitespace around them (spaces and tabs, RFC 9110 §5.5); of a repeated header the last counts,
+    /// except the proxy headers, whose values are joined with ", " as a proxy chain is. A line that is
+    /// not <c>name: value</c> with a token for a name (a folded continuation line, a space before the
+    /// colon) is left to the HTTP server, which refuses it.
+    /// </summary>
+    private static Status Read(ReadOnlySpan<byte> head, out UpgradeRequest? request, out Refusal? refusal)
+    {
+        request = null;
+        refusal = null;
+        var lineEnd = head.IndexOf("\r\n"u8);
+        if (!IsUpgradeTarget(lineEnd < 0 ? head : head[..lineEnd]))
             return Status.NotWebSocket;
 
-        string? upgrade = null, connection = null, key = null, version = null, origin = null, host = null, forwardedFor = null, forwarded = null, forwardedProto = null;
-        var proxied = false;
-        foreach (var line in lines.AsSpan(1))
+        ReadOnlySpan<byte> upgrade = default, connection = default, key = default, version = default, origin = default, host = default;
+        string? forwardedFor = null, forwarded = null, forwardedProto = null;
+        bool hasOrigin = false, proxied = false;
+        var rest = lineEnd < 0 ? default : head[(lineEnd + 2)..];
+        while (lineEnd >= 0)
         {
-            var colon = line.IndexOf(':');
-            if (colon <= 0)
+            lineEnd = rest.IndexOf("\r\n"u8);
+            var line = lineEnd < 0 ? rest : rest[..lineEnd];
+            rest = lineEnd < 0 ? default : rest[(lineEnd + 2)..];
+            var colon = line.IndexOf((byte)':');
+            if (colon <= 0 || line[..colon].IndexOfAny(Whitespace) >= 0)
                 return Status.NotWebSocket;
             var name = line[..colon];
-            var value = line[(colon + 1)..].Trim();
+            var value = line[(colon + 1)..].Trim(Whitespace);
             proxied |= BrowserOrigin.IsProxyHeader(name);
-            switch (name.ToLowerInvariant())
+            if (Ascii.EqualsIgnoreCase(name, "upgrade"u8))
+                upgrade = value;
+            else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
+                connection = value;
+            else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-key"u8))
+                key = value;
+            else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-version"u8))
+                version = value;
+            else if (Ascii.EqualsIgnoreCase(name, "origin"u8))
             {
-                case "upgrade": upgrade = value; break;
-                case "connection": connection = value; break;
-                case "sec-websocket-key": key = value; break;
-                case "sec-websocket-version": version = value; break;
-                case "origin": origin = value; break;
-                case "host": host = value; break;
-                case "x-forwarded-for": forwardedFor = forwardedFor is null ? value : $"{forwardedFor}, {value}"; break;
-                case "forwarded": forwarded = forwarded is null ? value : $"{forwarded}, {value}"; break;
-                case "x-forwarded-proto": forwardedProto = forwardedProto is null ? value : $"{forwardedProto}, {value}"; break;
+                origin = value;
+                hasOrigin = true;
             }
+            else if (Ascii.EqualsIgnoreCase(name, "host"u8))
+                host = value;
+            else if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8))
+                forwardedFor = Join(forwardedFor, value);
+            else if (Ascii.EqualsIgnoreCase(name, "forwarded"u8))
+                forwarded = Join(forwarded, value);
+            else if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8))
+                forwardedProto = Join(forwardedProto, value);
         }
-        if (upgrade is null || !HasToken(upgrade, "websocket"))
+        if (!HasToken(upgrade, "websocket"u8))
             return Status.NotWebSocket;
 
         refusal = Check(connection, key, version, host);
         if (refusal is not null)
             return Status.Refused;
-        request = new UpgradeRequest(key!, origin, host, forwardedFor, forwarded, forwardedProto, proxied);
+        request = new UpgradeRequest(Latin1(key), hasOrigin ? Latin1(origin) : null, Latin1(host), forwardedFor, forwarded, forwardedProto, proxied);
         return Status.Upgrade;
     }
 
-    private static Refusal? Check(string? connection, string? key, string? version, string? host)
+    private static Refusal? Check(ReadOnlySpan<byte> connection, ReadOnlySpan<byte> key, ReadOnlySpan<byte> version, ReadOnlySpan<byte> host)
     {
-        if (connection is null || !HasToken(connection, "upgrade"))
+        if (!HasToken(connection, "upgrade"u8))
             return new Refusal(400, "Bad Request", "Connection header must contain Upgrade");
-        if (version != "13")
+        if (!version.SequenceEqual("13"u8))
             return new Refusal(426, "Upgrade Required", "unsupported Sec-WebSocket-Version", "Sec-WebSocket-Version: 13\r\n");
         if (!IsValidKey(key))
             return new Refusal(400, "Bad Request", "Sec-WebSocket-Key must be 16 bytes in base64");
-        if (string.IsNullOrEmpty(host))
+        if (host.IsEmpty)
             return new Refusal(400, "Bad Request", "Host header is required");
         return null;
     }
@@ -121,7 +164,15 @@ internal static class WebSocketHandshake
             $"HTTP/1.1 {refusal.StatusCode} {refusal.Reason}\r\n{refusal.ExtraHeaders}Content-Type: text/plain\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
     }
 
-    private static bool IsRoot(string target) => target == "/" || target.StartsWith("/?", StringComparison.Ordinal);
+    /// <summary>Exactly <c>GET &lt;target&gt; HTTP/1.1</c> with single spaces, on <c>/</c> or <c>/?query</c>.</summary>
+    private static bool IsUpgradeTarget(ReadOnlySpan<byte> requestLine)
+    {
+        ReadOnlySpan<byte> method = "GET "u8, protocol = " HTTP/1.1"u8;
+        if (requestLine.Length <= method.Length + protocol.Length || !requestLine.StartsWith(method) || !requestLine.EndsWith(protocol))
+            return false;
+        var target = requestLine[method.Length..^protocol.Length];
+        return !target.Contains((byte)' ') && (target.SequenceEqual("/"u8) || target.StartsWith("/?"u8));
+    }
 
     /// <summary>Only a <c>GET /</c> can become ours; anything else goes to the HTTP server without waiting for its whole head.</summary>
     private static bool LooksLikeGetRoot(in ReadOnlySequence<byte> buffer)
@@ -133,19 +184,23 @@ internal static class WebSocketHandshake
         return start[..length].SequenceEqual(prefix[..length]);
     }
 
-    private static bool HasToken(string header, string token)
+    private static bool HasToken(ReadOnlySpan<byte> header, ReadOnlySpan<byte> token)
     {
-        foreach (var part in header.Split(','))
+        foreach (var part in header.Split((byte)','))
         {
-            if (part.Trim().Equals(token, StringComparison.OrdinalIgnoreCase))
+            if (Ascii.EqualsIgnoreCase(header[part].Trim(Whitespace), token))
                 return true;
         }
         return false;
     }
 
-    private static bool IsValidKey(string? key)
+    private static bool IsValidKey(ReadOnlySpan<byte> key)
     {
         Span<byte> decoded = stackalloc byte[18];
-        return key is { Length: 24 } && Convert.TryFromBase64String(key, decoded, out var written) && written == 16;
+        return key.Length == 24 && Base64.DecodeFromUtf8(key, decoded, out _, out var written) == OperationStatus.Done && written == 16;
     }
+
+    private static string Join(string? joined, ReadOnlySpan<byte> value) => joined is null ? Latin1(value) : $"{joined}, {Latin1(value)}";
+
+    private static string Latin1(ReadOnlySpan<byte> value) => Encoding.Latin1.GetString(value);
 }

@@ -16,7 +16,7 @@ namespace Presence.Gateway.Transport;
 /// connection's own pipes, with no HTTP request, WebSocket or timer objects kept for it. Every other
 /// connection is handed to the HTTP server with its bytes unread.
 /// </summary>
-internal sealed class WebSocketListener(GatewaySettings settings, Admission admission, IServiceProvider services)
+internal sealed class WebSocketListener(GatewaySettings settings, Admission admission, IServiceProvider services, TimeProvider time)
 {
     private IActorRef? _supervisor;
 
@@ -84,7 +84,7 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
 
             // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
             var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
-            var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket);
+            var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket, time);
             var attached = new ConnectionsSupervisorActor.Accept(connection);
             supervisor.Tell(attached);
             return (connection, attached.Actor);

@@ -1,9 +1,11 @@
+using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Presence.Actors.Hosting;
+using Presence.Actors.PresenceManager;
 using Presence.Actors.Tests.TestSupport;
 using Xunit;
 
@@ -39,6 +41,31 @@ public sealed class PresenceHostingSpecs
 
             var self = Assert.Single(snapshot.Entries);
             Assert.Equal((TestEntries.SelfInstanceId, "self"), (self.InstanceId, self.Reason));
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Theory]
+    [InlineData("default", "akka.actor.default-dispatcher")]
+    [InlineData("presence.dispatchers.channel", "presence.dispatchers.channel")]
+    [InlineData("presence.dispatchers.pinned", "presence.dispatchers.pinned")]
+    [InlineData("presence.dispatchers.throughput-100", "presence.dispatchers.throughput-100")]
+    public async Task Should_run_the_manager_on_the_configured_dispatcher(string setting, string dispatcher)
+    {
+        using var logs = new CapturingLoggerProvider();
+        using var host = BuildHost(logs, akka => akka.AddHocon(ConfigurationFactory.ParseString($"presence.manager-dispatcher = \"{setting}\""), HoconAddMode.Prepend));
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        await host.StartAsync(timeout.Token);
+        try
+        {
+            // Answered: the manager has started, on its dispatcher.
+            Assert.Single((await host.Services.GetRequiredService<IPresenceQueries>().GetPresenceAsync(timeout.Token)).Entries);
+            var manager = (ActorRefWithCell)host.Services.GetRequiredService<ActorRegistry>().Get<PresenceManagerActor>();
+
+            Assert.Equal(dispatcher, ((ActorCell)manager.Underlying).Dispatcher.Id);
         }
         finally
         {

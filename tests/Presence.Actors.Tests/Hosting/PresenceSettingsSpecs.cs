@@ -69,6 +69,25 @@ public sealed class PresenceSettingsSpecs
     }
 
     [Theory]
+    [InlineData("default", null)]
+    [InlineData("presence.dispatchers.pinned", "presence.dispatchers.pinned")]
+    [InlineData("presence.dispatchers.channel", "presence.dispatchers.channel")]
+    public void Should_read_the_manager_dispatcher(string setting, string? dispatcher)
+    {
+        Assert.Null(PresenceSettings.Create(Config.Empty).ManagerDispatcher);
+        Assert.Equal(dispatcher, TestConfigs.Settings($"presence.manager-dispatcher = \"{setting}\"").ManagerDispatcher);
+    }
+
+    [Theory]
+    [InlineData("presence.dispatchers.nope")]
+    [InlineData("presence.ttl")]
+    [InlineData("presence")]
+    public void Should_reject_a_manager_dispatcher_that_names_no_dispatcher(string setting)
+    {
+        Assert.Equal("presence.manager-dispatcher", Rejected($"presence.manager-dispatcher = \"{setting}\"").Key);
+    }
+
+    [Theory]
     [InlineData("cli, probe ,backend", new[] { "backend", "cli", "probe" })]
     [InlineData("cli", new[] { "cli" })]
     [InlineData("", new string[0])]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using Presence.Gateway.Auth;
 using Xunit;
 
@@ -127,6 +128,6 @@ public sealed class BrowserOriginPolicySpecs
     [InlineData("X-Forwarded", false)]
     public void Should_know_the_headers_by_which_a_proxy_names_its_client(string header, bool proxy)
     {
-        Assert.Equal(proxy, BrowserOrigin.IsProxyHeader(header));
+        Assert.Equal(proxy, BrowserOrigin.IsProxyHeader(Encoding.ASCII.GetBytes(header)));
     }
 }

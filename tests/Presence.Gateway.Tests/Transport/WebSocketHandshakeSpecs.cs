@@ -60,6 +60,63 @@ public sealed class WebSocketHandshakeSpecs
         }
     }
 
+    [Fact]
+    public void Should_match_header_names_whatever_their_case()
+    {
+        var head = $"GET / HTTP/1.1\r\nHOST: gw:1\r\nupgrade: WebSocket\r\nCONNECTION: UPGRADE\r\nsec-websocket-key: {Key}\r\nSec-Websocket-Version: 13\r\noRiGiN: https://ui.example\r\nx-REAL-ip: 10.0.0.9\r\n\r\n";
+
+        Assert.Equal(Status.Upgrade, Read(head, out _, out var request, out _));
+
+        Assert.Equal(new UpgradeRequest(Key, "https://ui.example", "gw:1", null, null, null, Proxied: true), request);
+    }
+
+    [Fact]
+    public void Should_take_values_and_list_elements_without_the_spaces_and_tabs_around_them()
+    {
+        var head = $"GET / HTTP/1.1\r\nHost:gw:1 \t\r\nUpgrade:\t websocket\t\r\nConnection: keep-alive ,\tUpgrade \r\nSec-WebSocket-Key: \t{Key}\t\r\nSec-WebSocket-Version:13  \r\nOrigin:\r\n\r\n";
+
+        Assert.Equal(Status.Upgrade, Read(head, out _, out var request, out _));
+
+        // An Origin header without a value is an empty origin, not a missing one.
+        Assert.Equal(new UpgradeRequest(Key, "", "gw:1", null, null, null), request);
+    }
+
+    /// <summary>A folded line (obsolete line folding) or a space before the colon is a malformed head: the HTTP server refuses it.</summary>
+    [Theory]
+    [InlineData("Connection: keep-alive,\r\n Upgrade\r\n")]
+    [InlineData("X-Note: first\r\n\tsecond: line\r\n")]
+    [InlineData("Origin : https://ui.example\r\n")]
+    [InlineData("X Note: a\r\n")]
+    [InlineData(": no name\r\n")]
+    public void Should_hand_a_folded_or_malformed_header_line_to_the_http_server(string extra)
+    {
+        Assert.Equal(Status.NotWebSocket, Read(Upgrade(extra: extra)));
+    }
+
+    [Fact]
+    public void Should_take_the_last_of_a_repeated_header_and_join_repeated_proxy_headers()
+    {
+        var head = Upgrade(extra: "Host: second.example\r\nOrigin: https://a.example\r\nOrigin: https://b.example\r\nForwarded: for=10.0.0.1\r\nforwarded: for=10.0.0.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n");
+
+        Assert.Equal(Status.Upgrade, Read(head, out _, out var request, out _));
+
+        Assert.Equal(new UpgradeRequest(Key, "https://b.example", "second.example", null, "for=10.0.0.1, for=10.0.0.2", "https, http", Proxied: true), request);
+    }
+
+    /// <summary>A head that arrives in many reads is read exactly as when it arrives whole.</summary>
+    [Fact]
+    public void Should_read_a_head_cut_into_single_bytes_as_the_whole_head()
+    {
+        var bytes = Encoding.ASCII.GetBytes(Upgrade(extra: "Origin: https://ui.example\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\n") + "\x81");
+        var bytewise = Segments.Bytewise(bytes);
+
+        Assert.Equal(Status.Upgrade, WebSocketHandshake.TryRead(new ReadOnlySequence<byte>(bytes), out _, out var whole, out _));
+        Assert.Equal(Status.Upgrade, WebSocketHandshake.TryRead(bytewise, out var end, out var cut, out _));
+
+        Assert.Equal(whole, cut);
+        Assert.Equal(bytes.Length - 1, bytewise.Slice(bytewise.Start, end).Length);
+    }
+
     [Theory]
     [InlineData("POST / HTTP/1.1\r\n")]
     [InlineData("GEX")]
