@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
 
 namespace Presence.Actors.Streams;
 
@@ -52,8 +53,7 @@ internal static class Coalesce
         ChannelSource.FromReader(reader).Via(OnePerInterval<T>(interval));
 
     /// <summary>Passes an element on at once, then asks for no other for <paramref name="interval"/>: what arrives upstream meanwhile waits there.</summary>
-    public static Flow<T, T, NotUsed> OnePerInterval<T>(TimeSpan interval) =>
-        Flow.Create<T>().ConcatMany(element => Source.Single(element).Concat(Silence<T>(interval)));
+    public static Flow<T, T, NotUsed> OnePerInterval<T>(TimeSpan interval) => Flow.FromGraph(new OnePerIntervalStage<T>(interval));
 
     /// <summary>
     /// Runs <see cref="Latest{T}"/> over a new <see cref="LatestOnly{T}"/> channel on the actor's own materializer,
@@ -82,12 +82,63 @@ internal static class Coalesce
         return channel.Writer;
     }
 
-    private static Source<T, NotUsed> Silence<T>(TimeSpan interval) => Source.Never<T>().TakeWithin(interval);
-
     /// <summary>Told to the actor when its stream ended, which only an error in <c>prepare</c> or the actor's own stop or restart can cause.</summary>
     public sealed record Stopped(Exception? Cause) : IDeadLetterSuppression
     {
         /// <summary>The stream was stopped with the actor's previous instance (a restart): not a fault of the running one.</summary>
         public bool WithPreviousInstance => Cause is AbruptStageTerminationException;
+    }
+
+    /// <summary>
+    /// One stage and one timer for the stream's life: a <c>ConcatMany</c> of "the element, then a silence" would
+    /// materialise a sub-stream (two sources, a concat and a timed take) for every element delivered.
+    /// </summary>
+    private sealed class OnePerIntervalStage<T>(TimeSpan interval) : GraphStage<FlowShape<T, T>>
+    {
+        private readonly Inlet<T> _in = new("OnePerInterval.in");
+        private readonly Outlet<T> _out = new("OnePerInterval.out");
+        private readonly TimeSpan _interval = interval;
+
+        public override FlowShape<T, T> Shape => new(_in, _out);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+        private sealed class Logic : TimerGraphStageLogic
+        {
+            private readonly OnePerIntervalStage<T> _stage;
+            private bool _silent;
+
+            public Logic(OnePerIntervalStage<T> stage) : base(stage.Shape)
+            {
+                _stage = stage;
+                SetHandler(stage._in, onPush: () =>
+                {
+                    Push(stage._out, Grab(stage._in));
+                    _silent = true;
+                    ScheduleOnce(this, stage._interval);
+                }, onUpstreamFinish: () =>
+                {
+                    // Like the last element's silence, completion waits for the interval to end.
+                    if (!_silent)
+                        CompleteStage();
+                });
+                SetHandler(stage._out, onPull: PullUnlessSilent);
+            }
+
+            protected override void OnTimer(object timerKey)
+            {
+                _silent = false;
+                if (IsClosed(_stage._in))
+                    CompleteStage();
+                else if (IsAvailable(_stage._out))
+                    PullUnlessSilent();
+            }
+
+            private void PullUnlessSilent()
+            {
+                if (!_silent && !HasBeenPulled(_stage._in))
+                    Pull(_stage._in);
+            }
+        }
     }
 }
