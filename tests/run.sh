@@ -52,7 +52,8 @@ if ! dotnet build Presence.Actors.sln -c Release -nologo -clp:ErrorsOnly; then
   exit 1
 fi
 
-for project in tests/*/*.Tests.csproj; do
+# The samples are a newcomer's first tests of the kit: they run like the project's own.
+for project in tests/*/*.Tests.csproj samples/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   note "$name"
   # Measurements (Category=Measurement) are runs that report figures, not checks: run them by hand.

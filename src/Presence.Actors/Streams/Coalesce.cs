@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
 
 namespace Presence.Actors.Streams;
 
@@ -24,23 +25,40 @@ namespace Presence.Actors.Streams;
 internal static class Coalesce
 {
     /// <summary>
-    /// A source whose materialised writer keeps only the latest value written: the first value after a quiet
-    /// interval is emitted at once, then nothing for <paramref name="interval"/>, then the latest value written
-    /// meanwhile, if any. The writer never blocks nor fails (<see cref="ChannelWriter{T}.TryWrite"/> always succeeds);
-    /// it must be written from one thread at a time (an actor's).
+    /// The one-slot channel <see cref="Latest{T}"/> reads: a write replaces a value not yet read, so it never blocks
+    /// nor fails (<see cref="ChannelWriter{T}.TryWrite"/> always succeeds); it must be written from one thread at a
+    /// time (an actor's).
     /// </summary>
-    public static Source<T, ChannelWriter<T>> Latest<T>(TimeSpan interval) =>
-        ChannelSource.Create<T>(1, singleWriter: true, BoundedChannelFullMode.DropOldest)
-            .Via(OnePerInterval<T>(interval));
-
-    /// <summary>Passes an element on at once, then asks for no other for <paramref name="interval"/>: what arrives upstream meanwhile waits there.</summary>
-    public static Flow<T, T, NotUsed> OnePerInterval<T>(TimeSpan interval) =>
-        Flow.Create<T>().ConcatMany(element => Source.Single(element).Concat(Silence<T>(interval)));
+    /// <remarks>
+    /// Synchronous continuations: a write that wakes the waiting stream completes the stream's wait on the writer's
+    /// thread, which then hands the stream's own continuation to the task scheduler the stream waited on, instead of
+    /// first hopping through the thread pool. In production that scheduler is the thread pool either way; under the
+    /// simulation kit it is the kit's own, so that a write is announced before the kit's step returns, in one order.
+    /// </remarks>
+    public static Channel<T> LatestOnly<T>() =>
+        Channel.CreateBounded<T>(new BoundedChannelOptions(1)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleWriter = true,
+            SingleReader = true,
+            AllowSynchronousContinuations = true,
+        });
 
     /// <summary>
-    /// Runs <see cref="Latest{T}"/> on the actor's own materializer, prepares each value delivered (on the
-    /// stream, not on the actor's thread) and tells the result, unless null, to the actor itself; the actor
-    /// must also handle <see cref="Stopped"/>. Returns the writer the actor writes its changes to.
+    /// Reads <paramref name="reader"/> (a <see cref="LatestOnly{T}"/> channel) so that the first value after a quiet
+    /// interval is emitted at once, then nothing for <paramref name="interval"/>, then the latest value written
+    /// meanwhile, if any.
+    /// </summary>
+    public static Source<T, NotUsed> Latest<T>(ChannelReader<T> reader, TimeSpan interval) =>
+        ChannelSource.FromReader(reader).Via(OnePerInterval<T>(interval));
+
+    /// <summary>Passes an element on at once, then asks for no other for <paramref name="interval"/>: what arrives upstream meanwhile waits there.</summary>
+    public static Flow<T, T, NotUsed> OnePerInterval<T>(TimeSpan interval) => Flow.FromGraph(new OnePerIntervalStage<T>(interval));
+
+    /// <summary>
+    /// Runs <see cref="Latest{T}"/> over a new <see cref="LatestOnly{T}"/> channel on the actor's own materializer,
+    /// prepares each value delivered (on the stream, not on the actor's thread) and tells the result, unless null,
+    /// to the actor itself; the actor must also handle <see cref="Stopped"/>. Returns the writer the actor writes its changes to.
     /// </summary>
     /// <remarks>
     /// The stream is a child of the actor through <c>Context.Materializer()</c>: it stops when the actor stops,
@@ -53,19 +71,74 @@ internal static class Coalesce
     /// node's key made against what the old stream had written there, which the key still holds.
     /// </remarks>
     public static ChannelWriter<T> RunToSelf<T, TPrepared>(IActorContext context, TimeSpan interval, Func<T, TPrepared?> prepare)
-        where TPrepared : class =>
-        Latest<T>(interval)
+        where TPrepared : class
+    {
+        var channel = LatestOnly<T>();
+        Latest(channel.Reader, interval)
             .Select(prepare)
             .Where(prepared => prepared is not null)
             .To(Sink.ActorRef<TPrepared?>(context.Self, new Stopped(null), cause => new Stopped(cause)))
             .Run(context.Materializer());
-
-    private static Source<T, NotUsed> Silence<T>(TimeSpan interval) => Source.Never<T>().TakeWithin(interval);
+        return channel.Writer;
+    }
 
     /// <summary>Told to the actor when its stream ended, which only an error in <c>prepare</c> or the actor's own stop or restart can cause.</summary>
     public sealed record Stopped(Exception? Cause) : IDeadLetterSuppression
     {
         /// <summary>The stream was stopped with the actor's previous instance (a restart): not a fault of the running one.</summary>
         public bool WithPreviousInstance => Cause is AbruptStageTerminationException;
+    }
+
+    /// <summary>
+    /// One stage and one timer for the stream's life: a <c>ConcatMany</c> of "the element, then a silence" would
+    /// materialise a sub-stream (two sources, a concat and a timed take) for every element delivered.
+    /// </summary>
+    private sealed class OnePerIntervalStage<T>(TimeSpan interval) : GraphStage<FlowShape<T, T>>
+    {
+        private readonly Inlet<T> _in = new("OnePerInterval.in");
+        private readonly Outlet<T> _out = new("OnePerInterval.out");
+        private readonly TimeSpan _interval = interval;
+
+        public override FlowShape<T, T> Shape => new(_in, _out);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+
+        private sealed class Logic : TimerGraphStageLogic
+        {
+            private readonly OnePerIntervalStage<T> _stage;
+            private bool _silent;
+
+            public Logic(OnePerIntervalStage<T> stage) : base(stage.Shape)
+            {
+                _stage = stage;
+                SetHandler(stage._in, onPush: () =>
+                {
+                    Push(stage._out, Grab(stage._in));
+                    _silent = true;
+                    ScheduleOnce(this, stage._interval);
+                }, onUpstreamFinish: () =>
+                {
+                    // Like the last element's silence, completion waits for the interval to end.
+                    if (!_silent)
+                        CompleteStage();
+                });
+                SetHandler(stage._out, onPull: PullUnlessSilent);
+            }
+
+            protected override void OnTimer(object timerKey)
+            {
+                _silent = false;
+                if (IsClosed(_stage._in))
+                    CompleteStage();
+                else if (IsAvailable(_stage._out))
+                    PullUnlessSilent();
+            }
+
+            private void PullUnlessSilent()
+            {
+                if (!_silent && !HasBeenPulled(_stage._in))
+                    Pull(_stage._in);
+            }
+        }
     }
 }

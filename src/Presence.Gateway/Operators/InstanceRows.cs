@@ -1,20 +1,9 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Text.Json;
+using Presence.Actors.Domain;
 
 namespace Presence.Gateway.Operators;
-
-/// <summary>
-/// Active, Idle or Stale, from the age of a row's <c>ts</c> (presence-rules.md, "Consumers and events"); a row whose
-/// client has left is Left instead of Active while it is that recent, then Idle and Stale by age like any other.
-/// </summary>
-internal enum InstanceStatus
-{
-    Active,
-    Left,
-    Idle,
-    Stale,
-}
 
 /// <summary>
 /// How an operator view words a presence row. The terminal listing uses it directly, and the Instances
@@ -22,9 +11,6 @@ internal enum InstanceStatus
 /// </summary>
 internal static class InstanceRows
 {
-    public static readonly TimeSpan ActiveUpTo = TimeSpan.FromSeconds(120);
-    public static readonly TimeSpan IdleUpTo = TimeSpan.FromSeconds(300);
-
     /// <summary>Short words for <c>reason</c>; a reason not listed is shown with its dashes as spaces.</summary>
     public static readonly FrozenDictionary<string, string> SourceWords = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -37,18 +23,9 @@ internal static class InstanceRows
         ["launch"] = "launch",
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    /// <summary>The reasons a connection's row is re-stamped with when its client goes (presence-rules.md, "Disconnect").</summary>
-    public static readonly FrozenSet<string> DepartureReasons = new[] { "disconnect", "node-disconnected" }.ToFrozenSet(StringComparer.Ordinal);
-
-    public static InstanceStatus Status(TimeSpan age, string? reason) =>
-        age > IdleUpTo ? InstanceStatus.Stale
-        : age > ActiveUpTo ? InstanceStatus.Idle
-        : reason is not null && DepartureReasons.Contains(reason) ? InstanceStatus.Left
-        : InstanceStatus.Active;
-
     /// <summary>"left 40s ago" for a departed row (its <c>ts</c> is when it left), else "40s ago".</summary>
     public static string Updated(TimeSpan age, string? reason) =>
-        reason is not null && DepartureReasons.Contains(reason) ? "left " + Ago(age) : Ago(age);
+        PresenceStatuses.IsDeparture(reason) ? "left " + Ago(age) : Ago(age);
 
     public static string Source(string? reason) =>
         string.IsNullOrEmpty(reason) ? "" : SourceWords.TryGetValue(reason, out var word) ? word : reason.Replace('-', ' ');
@@ -71,9 +48,9 @@ internal static class InstanceRows
     public static string PageConfigJson(string version) => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["version"] = version,
-        ["activeMs"] = (long)ActiveUpTo.TotalMilliseconds,
-        ["idleMs"] = (long)IdleUpTo.TotalMilliseconds,
+        ["activeMs"] = (long)PresenceStatuses.ActiveUpTo.TotalMilliseconds,
+        ["idleMs"] = (long)PresenceStatuses.IdleUpTo.TotalMilliseconds,
         ["sources"] = SourceWords,
-        ["departures"] = DepartureReasons,
+        ["departures"] = PresenceStatuses.DepartureReasons,
     });
 }

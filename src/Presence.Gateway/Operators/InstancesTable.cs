@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Presence.Actors.Domain;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -84,7 +85,7 @@ internal static class InstancesTable
             table.AddRow([new Text(cells[0], new Style(StatusColour(status))), .. cells[1..].Select(cell => new Text(cell))]);
         var counts = rows.GroupBy(row => row.Status).ToDictionary(group => group.Key, group => group.Count());
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(InstanceStatus.Active)} active · {counts.GetValueOrDefault(InstanceStatus.Left)} left · {counts.GetValueOrDefault(InstanceStatus.Idle)} idle · {counts.GetValueOrDefault(InstanceStatus.Stale)} stale");
+            $"{rows.Count} {(rows.Count == 1 ? "instance" : "instances")} · {counts.GetValueOrDefault(PresenceStatus.Active)} active · {counts.GetValueOrDefault(PresenceStatus.Left)} left · {counts.GetValueOrDefault(PresenceStatus.Idle)} idle · {counts.GetValueOrDefault(PresenceStatus.Stale)} stale");
         return new Rows(table, new Text(summary + Environment.NewLine));
     }
 
@@ -107,10 +108,10 @@ internal static class InstancesTable
         return new Text(string.Concat(lines));
     }
 
-    private static (string[] Cells, InstanceStatus Status) Cells(InstanceView row, long gatewayNow, bool lookAlike)
+    private static (string[] Cells, PresenceStatus Status) Cells(InstanceView row, long gatewayNow, bool lookAlike)
     {
         var age = TimeSpan.FromMilliseconds(Math.Max(0, gatewayNow - row.Ts));
-        var status = InstanceRows.Status(age, row.Reason);
+        var status = PresenceStatuses.Of(age, row.Reason);
         // lastInputSeconds was measured when the row was stamped, so the idle time has grown by the row's age since.
         var lastInput = row.LastInputSeconds is { } seconds ? InstanceRows.Ago(TimeSpan.FromSeconds(seconds) + age) : "—";
         var source = InstanceRows.Source(row.Reason);
@@ -122,11 +123,11 @@ internal static class InstancesTable
 
     private static string Dash(string value) => value.Length == 0 ? "—" : value;
 
-    private static Color StatusColour(InstanceStatus status) => status switch
+    private static Color StatusColour(PresenceStatus status) => status switch
     {
-        InstanceStatus.Active => Color.Green,
-        InstanceStatus.Left => Color.Blue,
-        InstanceStatus.Idle => Color.Yellow,
+        PresenceStatus.Active => Color.Green,
+        PresenceStatus.Left => Color.Blue,
+        PresenceStatus.Idle => Color.Yellow,
         _ => Color.Grey,
     };
 }

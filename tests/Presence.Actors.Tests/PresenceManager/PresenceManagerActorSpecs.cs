@@ -101,25 +101,6 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
     }
 
     [Fact]
-    public async Task Should_remove_a_row_by_the_sweep_between_4_59_and_5_01_and_tell_subscribers()
-    {
-        var subscriber = CreateTestProbe();
-        var manager = await StartManager("presence.sweep-interval = 1s", subscriber);
-        manager.Tell(Row("mac-app-1"));
-        var added = await subscriber.ExpectMsgAsync<PresenceChanged>();
-        Assert.Equal(2, added.Snapshot.Entries.Length);
-
-        Advance(Second, times: 4 * 60 + 59);
-        Assert.Equal(2, (await ReadAsync(manager)).Entries.Length);
-
-        Advance(Second, times: 2);
-        var removed = await AnnouncedWithAsync(subscriber, entries: 1);
-
-        Assert.Equal(TestEntries.SelfInstanceId, Assert.Single(removed.Snapshot.Entries).InstanceId);
-        Assert.True(removed.Snapshot.StateVersion > added.Snapshot.StateVersion);
-    }
-
-    [Fact]
     public async Task Should_never_expire_the_self_row_however_many_sweeps_run()
     {
         var subscriber = CreateTestProbe();
@@ -321,25 +302,6 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
                 undelivered.Add(await deadLetters.ReceiveOneAsync(TimeSpan.FromSeconds(1)));
             Assert.DoesNotContain(undelivered, letter => letter is DeadLetter { Message: PresenceChanged });
         });
-    }
-
-    [Fact]
-    public async Task Should_keep_a_disconnected_row_with_reason_disconnect()
-    {
-        var subscriber = CreateTestProbe();
-        var manager = await StartManager("presence.broadcast-interval = 100ms", subscriber);
-        var client = TestEntries.Client(instanceId: "mac-app-1");
-        manager.Tell(Connect(client));
-        await subscriber.ExpectMsgAsync<PresenceChanged>();
-
-        Advance(Second);
-        manager.Tell(new MarkDisconnected(client.Key, client.Connection, client.DisconnectReason));
-        var changed = await subscriber.ExpectMsgAsync<PresenceChanged>();
-
-        var row = changed.Snapshot.Entries.Single(entry => entry.InstanceId == "mac-app-1");
-        Assert.Equal("disconnect", row.Reason);
-        Assert.Equal(NowMs, row.Ts);
-        Assert.Equal("Probe-UI-Host", row.Host);
     }
 
     [Fact]

@@ -25,9 +25,10 @@ public sealed class CoalesceSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit
 
     private (ChannelWriter<int> Writer, TestSubscriber.Probe<int> Out) RunLatest()
     {
-        var (writer, probe) = Coalesce.Latest<int>(Interval).ToMaterialized(this.SinkProbe<int>(), Keep.Both).Run(Sys.Materializer());
+        var channel = Coalesce.LatestOnly<int>();
+        var probe = Coalesce.Latest(channel.Reader, Interval).RunWith(this.SinkProbe<int>(), Sys.Materializer());
         probe.Request(1_000);
-        return (writer, probe);
+        return (channel.Writer, probe);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Presence.Actors.Domain;
 using Presence.Gateway.Operators;
 using Xunit;
 
@@ -18,7 +19,7 @@ public sealed class InstanceRowsSpecs
     [InlineData(300_001, "disconnect", "Stale")]
     public void Should_word_a_row_by_the_age_of_its_ts_and_whether_its_client_left(int ageMs, string? reason, string expected)
     {
-        Assert.Equal(expected, InstanceRows.Status(TimeSpan.FromMilliseconds(ageMs), reason).ToString());
+        Assert.Equal(expected, PresenceStatuses.Of(TimeSpan.FromMilliseconds(ageMs), reason).ToString());
     }
 
     [Theory]
