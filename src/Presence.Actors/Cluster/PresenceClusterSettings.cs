@@ -31,6 +31,12 @@ public sealed record PresenceClusterSettings(
 
     public string PodLabelSelector { get; init; } = "app=presence-gateway";
 
+    /// <summary>
+    /// How far a write to this node's key goes before the replicator moves on: <see cref="ClusterWriteConsistency.Local"/>
+    /// leaves it to DData's delta gossip, the others send it to that many nodes at once.
+    /// </summary>
+    public ClusterWriteConsistency WriteConsistency { get; init; }
+
     /// <summary>Off: bootstrap only ever joins a running cluster.</summary>
     public bool NewClusterEnabled { get; init; } = true;
 
@@ -68,6 +74,7 @@ public sealed record PresenceClusterSettings(
             ContactPoints = HoconDefaults.StringList(config, "presence.cluster.contact-points").Select(point => ContactPoint(config, point)).ToImmutableArray(),
             PodLabelSelector = NonEmpty(config, "presence.cluster.pod-label-selector"),
             NewClusterEnabled = Bool(config, "presence.cluster.new-cluster-enabled"),
+            WriteConsistency = Consistency(config, "presence.cluster.write-consistency"),
         };
         if (settings.Discovery == ClusterDiscovery.Config && settings.ContactPoints.Length < settings.RequiredContactPoints && settings.Seeds.IsEmpty)
             throw Invalid(config, "presence.cluster.contact-points", $"must list at least required-contact-points ({settings.RequiredContactPoints}) management endpoints for discovery = config");
@@ -82,6 +89,15 @@ public sealed record PresenceClusterSettings(
             "config" => ClusterDiscovery.Config,
             "kubernetes" => ClusterDiscovery.Kubernetes,
             _ => throw Invalid(config, key, "must be off, config or kubernetes"),
+        };
+
+    private static ClusterWriteConsistency Consistency(Config config, string key) =>
+        config.GetString(key)?.Trim().ToLowerInvariant() switch
+        {
+            "local" => ClusterWriteConsistency.Local,
+            "majority" => ClusterWriteConsistency.Majority,
+            "all" => ClusterWriteConsistency.All,
+            _ => throw Invalid(config, key, "must be local, majority or all"),
         };
 
     private static string NonEmpty(Config config, string key) =>
@@ -131,4 +147,12 @@ public enum ClusterDiscovery
     Off,
     Config,
     Kubernetes,
+}
+
+/// <summary>The <c>presence.cluster.write-consistency</c> levels: which nodes a write to this node's key is sent to at once.</summary>
+public enum ClusterWriteConsistency
+{
+    Local,
+    Majority,
+    All,
 }

@@ -13,7 +13,7 @@ namespace Presence.Actors.Cluster;
 
 /// <summary>
 /// One per node: writes the rows this node owns to its own DData key (<c>presence/&lt;node&gt;</c>,
-/// an <c>LWWDictionary</c> written with <c>WriteLocal</c>), subscribes to the keys of every other
+/// an <c>LWWDictionary</c> written with <c>presence.cluster.write-consistency</c>), subscribes to the keys of every other
 /// member and tells the PresenceManager what each one owns. Unreachable nodes' rows leave the
 /// view until they are reachable again; a node that leaves gracefully leaves its rows as
 /// disconnected; the oldest surviving node clears the key of a removed one.
@@ -91,6 +91,11 @@ public sealed class PresenceReplicatorActor : UntypedActor
                 OnData(got.Key.Id, got.Data);
                 break;
             case NotFound or GetFailure or UpdateSuccess:
+                break;
+            case UpdateTimeout timeout:
+                // Not every node acknowledged a direct write (one is unreachable or slow): the write stands locally
+                // and gossip delivers it, so this is no fault.
+                _log.Debug("Presence key {0} was not acknowledged by every node it was sent to in time", timeout.Key.Id);
                 break;
             case IUpdateFailure failure:
                 _log.Warning("Writing presence key {0} failed: {1}", failure.Key.Id, failure);
@@ -177,6 +182,7 @@ public sealed class PresenceReplicatorActor : UntypedActor
         private Dictionary<string, (PresenceRow Row, string? Json)> _encodedRows = [];
         private Dictionary<string, (PresenceRow Row, string? Json)> _encodingRows = [];
         private int _leftOut;
+        private readonly IWriteConsistency _consistency = WriteConsistency(settings.WriteConsistency);
 
         /// <summary>The write that brings the key to <paramref name="rows"/>, or null when it holds them already.</summary>
         public WriteOwnKey? Next(LocalRowsChanged rows)
@@ -199,7 +205,7 @@ public sealed class PresenceReplicatorActor : UntypedActor
             if (removed.IsEmpty && changed.IsEmpty)
                 return null;
             _written = encoded.Rows;
-            return new WriteOwnKey(Dsl.Update(ownKey, LWWDictionary<string, string>.Empty, WriteLocal.Instance, data =>
+            return new WriteOwnKey(Dsl.Update(ownKey, LWWDictionary<string, string>.Empty, _consistency, data =>
             {
                 foreach (var key in removed)
                     data = data.Remove(self, key);
@@ -218,6 +224,20 @@ public sealed class PresenceReplicatorActor : UntypedActor
             return json;
         }
     }
+
+    /// <summary>
+    /// The timeout only bounds how long DData waits for the other nodes' acknowledgements: the write is applied
+    /// locally at once and gossip still carries it to a node that missed it, so a timeout loses nothing.
+    /// </summary>
+    private static IWriteConsistency WriteConsistency(ClusterWriteConsistency level) => level switch
+    {
+        ClusterWriteConsistency.Majority => new WriteMajority(WriteTimeout),
+        ClusterWriteConsistency.All => new WriteAll(WriteTimeout),
+        _ => WriteLocal.Instance,
+    };
+
+    /// <summary>The failure detector's acceptable pause (3 s): a node silent for longer is unreachable anyway.</summary>
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>Told by the stream to the replicator actor, which hands it to DData: replies come back to the actor.</summary>
     private sealed record WriteOwnKey(Update Update);

@@ -56,6 +56,18 @@ public sealed class ClusterReplicationSpecs : TestKit, IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_send_a_write_to_the_other_node_at_once_with_write_consistency_all_when_gossip_never_runs()
+    {
+        // Deltas would go out every gossip-interval / 5 and a full gossip every gossip-interval: an hour here.
+        _nodes = await ClusterNode.StartClusterAsync(2, "presence.cluster.write-consistency = all\nakka.cluster.distributed-data.gossip-interval = 1h");
+        Assert.Equal(TimeSpan.FromHours(1), ReplicatorSettings.Create(A.System).GossipInterval);
+
+        A.Upsert("mac-1", new PresenceUpdate { Host = "mac", Mode = "ui", Reason = "connect", Text = "Node: mac" });
+
+        await AwaitAssertAsync(async () => Assert.Contains((await B.PresenceAsync()).Entries, e => e.Host == "mac"), Convergence);
+    }
+
+    [Fact]
     public async Task Should_merge_one_key_from_two_nodes_newest_ts_first_with_missing_fields_filled()
     {
         _nodes = await ClusterNode.StartClusterAsync();

@@ -13,17 +13,21 @@ internal sealed class GatewayCluster : IDisposable
     /// <summary>Rows of a failed node leave the view within this (the target).</summary>
     public static readonly TimeSpan FailureBound = TimeSpan.FromSeconds(10);
 
-    /// <summary>Three processes starting at once on two cores shared with other builds can take well over 30 s to join.</summary>
-    private static readonly TimeSpan FormingBound = TimeSpan.FromSeconds(60);
+    /// <summary>Three processes starting at once on two cores shared with other builds can take well over 30 s to join; each further one adds its start-up.</summary>
+    private static TimeSpan FormingBound(int size) => TimeSpan.FromSeconds(60 + 15 * Math.Max(0, size - 3));
 
     private GatewayCluster(IReadOnlyList<GatewayProcess> nodes) => Nodes = nodes;
 
     public IReadOnlyList<GatewayProcess> Nodes { get; }
 
-    /// <exception cref="Xunit.Sdk.XunitException">A node exited or did not see the whole cluster within <see cref="FormingBound"/>.</exception>
-    public static async Task<GatewayCluster> StartAsync(CancellationToken cancellationToken, params string[] names)
+    /// <exception cref="Xunit.Sdk.XunitException">A node exited or did not see the whole cluster within <see cref="FormingBound"/> of its size.</exception>
+    public static Task<GatewayCluster> StartAsync(CancellationToken cancellationToken, params string[] names) =>
+        StartAsync(names, null, cancellationToken);
+
+    /// <summary>The same, each node started with <paramref name="environment"/> (settings under comparison).</summary>
+    public static async Task<GatewayCluster> StartAsync(string[] names, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
-        var cluster = new GatewayCluster(GatewayProcess.StartCluster(names));
+        var cluster = new GatewayCluster(GatewayProcess.StartCluster(names, environment));
         try
         {
             foreach (var node in cluster.Nodes)
@@ -78,7 +82,7 @@ internal sealed class GatewayCluster : IDisposable
                 {
                     if (SelfRows(presence) == size)
                         return;
-                    if (deadline.Elapsed > FormingBound)
+                    if (deadline.Elapsed > FormingBound(size))
                         break;
                 }
             }
@@ -87,7 +91,7 @@ internal sealed class GatewayCluster : IDisposable
                 // Not listening yet: the process is still starting.
             }
             Assert.False(node.HasExited, $"gateway {node.Name} exited:\n{node.Output}");
-            Assert.True(deadline.Elapsed < FormingBound, $"gateway {node.Name} did not see a cluster of {size}:\n{node.Output}");
+            Assert.True(deadline.Elapsed < FormingBound(size), $"gateway {node.Name} did not see a cluster of {size}:\n{node.Output}");
             await Task.Delay(200, cancellationToken);
         }
     }

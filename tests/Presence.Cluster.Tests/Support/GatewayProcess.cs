@@ -48,6 +48,8 @@ internal sealed class GatewayProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int Pid => _process.Id;
+
     public string Output => string.Join('\n', _output.TakeLast(40));
 
     /// <summary>The gateway's build output: PRESENCE_GATEWAY_DLL, else the build of the same configuration as these tests.</summary>
@@ -65,12 +67,15 @@ internal sealed class GatewayProcess : IDisposable
         }
     }
 
-    /// <summary>Starts nodes whose seed list is every node's cluster port, the way README's three-node commands do.</summary>
-    public static IReadOnlyList<GatewayProcess> StartCluster(params string[] names)
+    /// <summary>
+    /// Starts nodes whose seed list is every node's cluster port, the way README's three-node commands do, each with
+    /// <paramref name="environment"/> (settings such as <c>PRESENCE_DDATA_NOTIFY_INTERVAL</c>) if given.
+    /// </summary>
+    public static IReadOnlyList<GatewayProcess> StartCluster(string[] names, IReadOnlyDictionary<string, string>? environment = null)
     {
         var ports = names.Select(_ => (Ws: FreePort(), Cluster: FreePort())).ToList();
         var seeds = ports.SelectMany(p => new[] { "--seed", $"127.0.0.1:{p.Cluster}" }).ToList();
-        return names.Select((name, i) => Start(name, ports[i].Ws, ports[i].Cluster, 0, seeds, ImmutableDictionary<string, string>.Empty)).ToList();
+        return names.Select((name, i) => Start(name, ports[i].Ws, ports[i].Cluster, 0, seeds, environment ?? ImmutableDictionary<string, string>.Empty)).ToList();
     }
 
     /// <summary>

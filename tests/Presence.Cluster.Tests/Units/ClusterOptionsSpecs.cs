@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.DistributedData;
 using Presence.Actors.Cluster;
 using Presence.Actors.Hosting;
 using Presence.Gateway;
@@ -82,6 +83,52 @@ public sealed class ClusterOptionsSpecs
         Assert.True(settings.Bootstraps);
         Assert.Equal(["gateway-a:8558", "gateway-b:8558", "gateway-c:8558"], settings.ContactPoints.ToArray());
         Assert.False((settings with { Seeds = ["akka.tcp://presence-gateway@gateway-a:4053"] }).Bootstraps);
+    }
+
+    [Fact]
+    public void Should_take_the_convergence_knobs_from_the_environment_through_the_shipped_hocon()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["PRESENCE_CLUSTER_WRITE_CONSISTENCY"] = "majority",
+            ["PRESENCE_CLUSTER_PUBLISH_INTERVAL"] = "20ms",
+            ["PRESENCE_DDATA_GOSSIP_INTERVAL"] = "2s",
+            ["PRESENCE_DDATA_NOTIFY_INTERVAL"] = "25ms",
+        };
+        var config = ConfigurationFactory.ParseString(HoconDefaults.ResolveEnvironmentOverrides(ShippedClusterHocon(), environment.GetValueOrDefault));
+
+        var settings = PresenceClusterSettings.Create(config, GatewayApp.SystemName);
+        var replicator = ReplicatorSettings.Create(config.GetConfig("akka.cluster.distributed-data"));
+
+        Assert.Equal(ClusterWriteConsistency.Majority, settings.WriteConsistency);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), settings.PublishInterval);
+        Assert.Equal(TimeSpan.FromSeconds(2), replicator.GossipInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(25), replicator.NotifySubscribersInterval);
+    }
+
+    [Fact]
+    public void Should_ship_direct_writes_to_every_node_and_a_50ms_notify_interval()
+    {
+        var config = ConfigurationFactory.ParseString(HoconDefaults.ResolveEnvironmentOverrides(ShippedClusterHocon(), _ => null));
+
+        Assert.Equal(ClusterWriteConsistency.All, PresenceClusterSettings.Create(config, GatewayApp.SystemName).WriteConsistency);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), ReplicatorSettings.Create(config.GetConfig("akka.cluster.distributed-data")).NotifySubscribersInterval);
+    }
+
+    private static string ShippedClusterHocon()
+    {
+        using var stream = typeof(PresenceClusterSettings).Assembly.GetManifestResourceStream("cluster.hocon")!;
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    [Theory]
+    [InlineData("presence.cluster.write-consistency = quorum", "presence.cluster.write-consistency")]
+    [InlineData("presence.cluster.publish-interval = 0ms", "presence.cluster.publish-interval")]
+    public void Should_refuse_a_convergence_setting_it_cannot_apply(string hocon, string key)
+    {
+        var ex = Assert.Throws<PresenceSettingsException>(() => PresenceClusterSettings.Create(ConfigurationFactory.ParseString(hocon), GatewayApp.SystemName));
+
+        Assert.Equal(key, ex.Key);
     }
 
     [Theory]

@@ -75,13 +75,14 @@ export async function waitForPortFree(port, timeoutMs = STOP_TIMEOUT_MS) {
  * Starts a gateway and resolves once it printed its listening line.
  * With `tlsDataDir`, the gateway serves wss:// with the self-signed certificate of --tls-auto kept in that
  * directory, and the result carries the SHA-256 fingerprint it printed, as a user would copy it.
- * @param {{ label: string, port?: number, token?: string, tickIntervalMs?: number, tlsDataDir?: string }} options
+ * `extraArgs` go after the suite's own (e.g. `--cluster --cluster-port … --seed …` for a cluster node).
+ * @param {{ label: string, port?: number, token?: string, tickIntervalMs?: number, tlsDataDir?: string, extraArgs?: string[] }} options
  */
-export async function startGateway({ label, port, token, tickIntervalMs = TICK_INTERVAL_MS, tlsDataDir }) {
+export async function startGateway({ label, port, token, tickIntervalMs = TICK_INTERVAL_MS, tlsDataDir, extraArgs = [] }) {
   port ??= await freePort();
   token ??= `compat-${randomUUID()}`;
   const args = ["--port", String(port), "--bind", "loopback", "--auth", "token", "--token", token,
-    "--tick-interval", `${tickIntervalMs}ms`, ...(tlsDataDir ? ["--tls-auto", "--data-dir", tlsDataDir] : [])];
+    "--tick-interval", `${tickIntervalMs}ms`, ...(tlsDataDir ? ["--tls-auto", "--data-dir", tlsDataDir] : []), ...extraArgs];
   const { file, args: argv } = gatewayCommand(args);
 
   mkdirSync(LOG_DIR, { recursive: true });
