@@ -1,6 +1,11 @@
 using BenchmarkDotNet.Running;
+using Presence.Benchmarks;
 
 // The switcher lets one class, one method or the whole suite run from the command line:
 //   dotnet run -c Release --project bench/Presence.Benchmarks -- --filter '*'
 //   dotnet run -c Release --project bench/Presence.Benchmarks -- --filter '*Snapshot*'
+// and `fleet-profile [minutes]` replays issue 13's fleet on the engine alone, without BenchmarkDotNet.
+if (args is ["fleet-profile", ..])
+    return FleetProfile.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
