@@ -9,11 +9,19 @@ internal enum FleetCommandKind : byte
     Disconnect,
 }
 
+/// <summary>What reads each announcement: nothing (no subscriber), a reader of the list (a simulation's), or of its JSON (a gateway connection).</summary>
+internal enum FleetReaders : byte
+{
+    None,
+    Lists,
+    Frames,
+}
+
 /// <summary>One command as the PresenceManager would receive it, at gateway time <see cref="At"/>.</summary>
 internal readonly record struct FleetCommand(long At, FleetCommandKind Kind, PresenceKey Key, ConnectionId Owner, PresenceUpdate? Update);
 
 /// <summary>What one replay did, so that a run can be checked against another and nothing is optimised away.</summary>
-internal readonly record struct FleetReplay(int Commands, int Sweeps, int Snapshots, long Version, long Evicted, long JsonBytes);
+internal readonly record struct FleetReplay(int Commands, int Sweeps, int Snapshots, long Version, long Evicted, long Read);
 
 /// <summary>
 /// Issue 13's fleet as a trace of PresenceManager commands, replayed on <see cref="PresenceState"/> alone (no actor,
@@ -25,9 +33,9 @@ internal readonly record struct FleetReplay(int Commands, int Sweeps, int Snapsh
 /// <remarks>
 /// With 10,000 clients and the 200-row bound almost every command is a key the map no longer holds, so almost every
 /// command inserts a row and evicts the oldest: the path the bound exists for, here as the steady state.
-/// The replay adds what the manager's timers do: a sweep every <c>presence.sweep-interval</c> and, when asked, one
-/// announcement per <c>presence.broadcast-interval</c> step that saw a visible change (the snapshot and its JSON,
-/// which the coalescing stream reads at most once per step).
+/// The replay adds what the manager's timers do: a sweep every <c>presence.sweep-interval</c> and, when there are
+/// readers, one announcement per <c>presence.broadcast-interval</c> step that saw a visible change (the snapshot, which
+/// the coalescing stream takes at most once per step, read as a list or as its JSON).
 /// </remarks>
 internal sealed class FleetTrace
 {
@@ -113,17 +121,17 @@ internal sealed class FleetTrace
     }
 
     /// <summary>
-    /// Applies every command to a state that starts with the self row alone, sweeping on the sweep interval, and, when
-    /// <paramref name="announce"/>, building the snapshot and its JSON once per broadcast step in which the version moved.
+    /// Applies every command to a state that starts with the self row alone, sweeping on the sweep interval, and, with
+    /// <paramref name="readers"/>, taking the snapshot once per broadcast step in which the version moved.
     /// </summary>
-    public FleetReplay Replay(bool announce)
+    public FleetReplay Replay(FleetReaders readers)
     {
         var state = PresenceState.Create(PresenceData.Self(Start), Limits);
         var nextSweep = Start + SweepMs;
         var stepEnd = Start + StepMs;
         var announced = state.Version;
         int sweeps = 0, snapshots = 0;
-        long jsonBytes = 0;
+        long read = 0;
         foreach (var command in Commands)
         {
             while (command.At >= stepEnd)
@@ -134,9 +142,10 @@ internal sealed class FleetTrace
                     nextSweep += SweepMs;
                     sweeps++;
                 }
-                if (announce && state.Version != announced)
+                if (readers != FleetReaders.None && state.Version != announced)
                 {
-                    jsonBytes += state.ToSnapshot().Json.Length;
+                    var snapshot = state.ToSnapshot();
+                    read += readers == FleetReaders.Frames ? snapshot.Json.Length : snapshot.Entries.Length;
                     announced = state.Version;
                     snapshots++;
                 }
@@ -148,6 +157,6 @@ internal sealed class FleetTrace
                 _ => state.Upsert(command.Key, command.Update!, command.At, command.Kind == FleetCommandKind.Connect ? command.Owner : null),
             };
         }
-        return new FleetReplay(Commands.Length, sweeps, snapshots, state.Version, state.Evicted, jsonBytes);
+        return new FleetReplay(Commands.Length, sweeps, snapshots, state.Version, state.Evicted, read);
     }
 }
