@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace Presence.Actors.Domain;
 
@@ -95,20 +96,29 @@ public sealed class PresenceState
     public PresenceState Upsert(PresenceKey key, PresenceUpdate update, long now, ConnectionId? owner = null)
     {
         _rows.TryGetValue(key, out var existing);
+        // A bound that leaves room for the self row only would take a new row straight back out: nothing visible changes.
+        if (existing is null && _limits.MaxEntries == 1)
+            return this;
         var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner, _writes + 1);
-        var rows = _rows.SetItem(key, row);
-        var eviction = _eviction.AfterWriteAt(now);
+        var eviction = _eviction;
+        ImmutableDictionary<PresenceKey, PresenceRow> rows;
         var evicted = 0;
-        if (existing is null)
+        // The self row counts toward the bound and is never evicted: a new key in a full map replaces the oldest other row,
+        // in one builder, so that the two changes share the copy of the map's top nodes.
+        if (existing is null && _rows.Count >= _limits.MaxEntries - 1)
         {
-            var grown = rows.Count;
-            (rows, eviction) = EvictOldest(rows, key, eviction);
-            // A bound that leaves room for the self row only takes the new row straight back out: nothing visible changed.
-            if (!rows.ContainsKey(key))
-                return this;
-            evicted = grown - rows.Count;
+            (var oldest, eviction) = eviction.Oldest(_rows);
+            var builder = _rows.ToBuilder();
+            builder.Remove(oldest);
+            builder[key] = row;
+            rows = builder.ToImmutable();
+            evicted = 1;
         }
-        return new PresenceState(_self, rows, Version + 1, _limits, _nodes, Evicted + evicted, now, _writes + 1, eviction);
+        else
+        {
+            rows = _rows.SetItem(key, row);
+        }
+        return new PresenceState(_self, rows, Version + 1, _limits, _nodes, Evicted + evicted, now, _writes + 1, eviction.AfterWriteAt(now));
     }
 
     /// <summary>Re-stamps a connection's row as disconnected; a row since claimed by another connection is left alone.</summary>
@@ -165,35 +175,22 @@ public sealed class PresenceState
             var view = PresenceMerge.View(_self, _rows, _nodes.Values.Select(node => (node.Self, (IEnumerable<KeyValuePair<PresenceKey, PresenceRow>>)node.Rows)), _limits.MaxEntries);
             return new PresenceSnapshot(view, Version);
         }
-        var others = new PresenceRow[_rows.Count];
-        var ages = new RowAge[_rows.Count];
-        var i = 0;
+        var ordered = new PresenceRow[_rows.Count + 1];
+        var ages = new RowAge[_rows.Count + 1];
+        ordered[0] = _self;
+        var i = 1;
         // The map's own struct enumerator: enumerating .Values costs about five times more per row.
         foreach (var (_, row) in _rows)
         {
-            others[i] = row;
+            ordered[i] = row;
             ages[i++] = row.Age.Reversed;
         }
-        Array.Sort(ages, others);
-        var ordered = ImmutableArray.CreateBuilder<PresenceRow>(others.Length + 1);
-        ordered.Add(_self);
-        ordered.AddRange(others);
-        return new PresenceSnapshot(ordered.MoveToImmutable(), Version);
+        Array.Sort(ages, ordered, 1, _rows.Count);
+        // Sorted in place behind the self row and handed over as is: no other reference to the array is kept.
+        return new PresenceSnapshot(ImmutableCollectionsMarshal.AsImmutableArray(ordered), Version);
     }
 
     private bool OwnedBy(PresenceKey key, ConnectionId owner) => _rows.TryGetValue(key, out var row) && row.Owner == owner;
-
-    /// <summary>Drops the oldest rows but <paramref name="keep"/> (the one just written) until the bound holds.</summary>
-    private (ImmutableDictionary<PresenceKey, PresenceRow> Rows, EvictionCursor Eviction) EvictOldest(ImmutableDictionary<PresenceKey, PresenceRow> rows, PresenceKey keep, EvictionCursor eviction)
-    {
-        // The self row counts toward the bound and is never evicted.
-        while (rows.Count > _limits.MaxEntries - 1)
-        {
-            (var oldest, eviction) = eviction.Oldest(rows, keep);
-            rows = rows.Remove(oldest ?? keep);
-        }
-        return (rows, eviction);
-    }
 
     private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, long visibleAt) =>
         new(_self, rows, version, _limits, _nodes, Evicted, visibleAt, _writes, _eviction);
@@ -229,32 +226,24 @@ public sealed class PresenceState
         public EvictionCursor AfterWriteAt(long now) => Order is { } order && now < order.NewestTs ? default : this;
 
         /// <summary>
-        /// The oldest row of <paramref name="rows"/> but <paramref name="keep"/> (null when there is none), and the
-        /// cursor past the stale entries in front of it. Builds the order anew when it has none or it ran out.
+        /// The oldest row of <paramref name="rows"/> (which must not be empty: it is the map being evicted from), and the
+        /// cursor past it. Builds the order anew when it has none or it ran out: the rows left are all newer than it.
         /// </summary>
-        public (PresenceKey? Key, EvictionCursor Cursor) Oldest(ImmutableDictionary<PresenceKey, PresenceRow> rows, PresenceKey keep)
+        public (PresenceKey Key, EvictionCursor Cursor) Oldest(ImmutableDictionary<PresenceKey, PresenceRow> rows)
         {
-            var cursor = this;
-            for (var rebuilt = false; ; rebuilt = true)
+            var order = Order ?? EvictionOrder.Of(rows);
+            var head = Order is null ? 0 : Head;
+            while (true)
             {
-                if (cursor.Order is { } order)
+                for (; head < order.Count; head++)
                 {
-                    var head = cursor.Head;
-                    for (var i = head; i < order.Count; i++)
-                    {
-                        var (key, row) = order[i];
-                        // Stale: the row was written again (it is newer than the order now says) or left the map.
-                        var live = rows.TryGetValue(key, out var current) && ReferenceEquals(current, row);
-                        if (live && key != keep)
-                            return (key, new EvictionCursor(order, i == head ? head + 1 : head));
-                        // A live row passed over is the one being kept: the head waits on it, it may be evicted later.
-                        if (!live && i == head)
-                            head++;
-                    }
-                    if (rebuilt)
-                        return (null, new EvictionCursor(order, head));
+                    var (key, row) = order[head];
+                    // Stale: the row was written again (it is newer than the order now says) or left the map.
+                    if (rows.TryGetValue(key, out var current) && ReferenceEquals(current, row))
+                        return (key, new EvictionCursor(order, head + 1));
                 }
-                cursor = new EvictionCursor(EvictionOrder.Of(rows), 0);
+                order = EvictionOrder.Of(rows);
+                head = 0;
             }
         }
     }
