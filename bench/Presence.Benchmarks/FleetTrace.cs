@@ -78,20 +78,7 @@ internal sealed class FleetTrace
             var connection = 0;
             ConnectionId Owner() => new($"{name}-conn-{connection}");
             PresenceKey Key() => PresenceKey.From(stable ? name : Owner().Value);
-            PresenceUpdate Connect() => new()
-            {
-                InstanceId = stable ? name : null,
-                Host = name,
-                Ip = $"10.2.{client / 250}.{(client % 250) + 1}",
-                Version = "2026.9.6",
-                Platform = "macos 15.1",
-                DeviceFamily = "Mac",
-                ModelIdentifier = "MacBookPro18,3",
-                Mode = "ui",
-                Reason = "connect",
-                Roles = ["operator"],
-                Scopes = ["operator.read", "operator.write"],
-            };
+            PresenceUpdate Connect() => PresenceData.Connect(name, stable ? name : null, $"10.2.{client / 250}.{(client % 250) + 1}");
 
             var at = start + random.Next(0, 60_000);
             Add(new FleetCommand(at, FleetCommandKind.Connect, Key(), Owner(), Connect()));
