@@ -47,11 +47,14 @@ internal static class PresenceData
 
     public static string IpOf(int i) => $"10.1.{i / 250}.{(i % 250) + 1}";
 
-    public static PresenceUpdate Connect(int i) => new()
+    public static PresenceUpdate Connect(int i) => Connect(Name(i), Name(i), IpOf(i));
+
+    /// <summary>A mac app's connect as host <paramref name="host"/>, with or without a stable instance id.</summary>
+    public static PresenceUpdate Connect(string host, string? instanceId, string ip) => new()
     {
-        InstanceId = Name(i),
-        Host = Name(i),
-        Ip = IpOf(i),
+        InstanceId = instanceId,
+        Host = host,
+        Ip = ip,
         Version = "2026.9.6",
         Platform = "macos 15.1",
         DeviceFamily = "Mac",

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace Presence.Actors.Domain;
 
@@ -19,8 +20,11 @@ public sealed class PresenceState
     private readonly ImmutableDictionary<string, RemoteNode> _nodes;
     /// <summary>When this node last made a change visible (an upsert, an expiry, a renewal announcement).</summary>
     private readonly long _visibleAt;
+    /// <summary>Rows written so far: the next write is <c>_writes + 1</c> (see <see cref="PresenceRow.Written"/>).</summary>
+    private readonly long _writes;
+    private readonly EvictionCursor _eviction;
 
-    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted, long visibleAt)
+    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted, long visibleAt, long writes, EvictionCursor eviction)
     {
         _self = self;
         _rows = rows;
@@ -29,10 +33,12 @@ public sealed class PresenceState
         _nodes = nodes;
         Evicted = evicted;
         _visibleAt = visibleAt;
+        _writes = writes;
+        _eviction = eviction;
     }
 
     public static PresenceState Create(PresenceEntry self, PresenceLimits limits) =>
-        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0, self.Ts);
+        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0, self.Ts, 0, default);
 
     public long Version { get; }
 
@@ -90,19 +96,29 @@ public sealed class PresenceState
     public PresenceState Upsert(PresenceKey key, PresenceUpdate update, long now, ConnectionId? owner = null)
     {
         _rows.TryGetValue(key, out var existing);
-        var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner);
-        var rows = _rows.SetItem(key, row);
+        // A bound that leaves room for the self row only would take a new row straight back out: nothing visible changes.
+        if (existing is null && _limits.MaxEntries == 1)
+            return this;
+        var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner, _writes + 1);
+        var eviction = _eviction;
+        ImmutableDictionary<PresenceKey, PresenceRow> rows;
         var evicted = 0;
-        if (existing is null)
+        // The self row counts toward the bound and is never evicted: a new key in a full map replaces the oldest other row,
+        // in one builder, so that the two changes share the copy of the map's top nodes.
+        if (existing is null && _rows.Count >= _limits.MaxEntries - 1)
         {
-            var grown = rows.Count;
-            rows = EvictOldest(rows, key);
-            // A bound that leaves room for the self row only takes the new row straight back out: nothing visible changed.
-            if (!rows.ContainsKey(key))
-                return this;
-            evicted = grown - rows.Count;
+            (var oldest, eviction) = eviction.Oldest(_rows);
+            var builder = _rows.ToBuilder();
+            builder.Remove(oldest);
+            builder[key] = row;
+            rows = builder.ToImmutable();
+            evicted = 1;
         }
-        return With(rows, Version + 1, evicted, visibleAt: now);
+        else
+        {
+            rows = _rows.SetItem(key, row);
+        }
+        return new PresenceState(_self, rows, Version + 1, _limits, _nodes, Evicted + evicted, now, _writes + 1, eviction.AfterWriteAt(now));
     }
 
     /// <summary>Re-stamps a connection's row as disconnected; a row since claimed by another connection is left alone.</summary>
@@ -115,7 +131,8 @@ public sealed class PresenceState
         if (!OwnedBy(key, owner))
             return this;
         var row = _rows[key];
-        return With(_rows.SetItem(key, new PresenceRow(row.Entry with { Ts = now }, owner)), Version);
+        var rows = _rows.SetItem(key, new PresenceRow(row.Entry with { Ts = now }, owner, _writes + 1));
+        return new PresenceState(_self, rows, Version, _limits, _nodes, Evicted, _visibleAt, _writes + 1, _eviction.AfterWriteAt(now));
     }
 
     /// <summary>
@@ -131,7 +148,7 @@ public sealed class PresenceState
     {
         var swept = Expire(now);
         var due = now - swept._visibleAt >= _limits.RenewalAnnounceMs;
-        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, due ? swept.Version + 1 : swept.Version, _limits, swept._nodes, swept.Evicted, due ? now : swept._visibleAt);
+        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, due ? swept.Version + 1 : swept.Version, _limits, swept._nodes, swept.Evicted, due ? now : swept._visibleAt, _writes, swept._eviction);
     }
 
     /// <summary>Drops every row older than the TTL; a row exactly TTL old is still fresh.</summary>
@@ -146,7 +163,7 @@ public sealed class PresenceState
             kept ??= _rows.ToBuilder();
             kept.Remove(key);
         }
-        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1, visibleAt: now);
+        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1, now);
         return expired.ExpireNodes(oldestAllowed);
     }
 
@@ -158,48 +175,27 @@ public sealed class PresenceState
             var view = PresenceMerge.View(_self, _rows, _nodes.Values.Select(node => (node.Self, (IEnumerable<KeyValuePair<PresenceKey, PresenceRow>>)node.Rows)), _limits.MaxEntries);
             return new PresenceSnapshot(view, Version);
         }
-        var others = new PresenceRow[_rows.Count];
-        var timestamps = new long[_rows.Count];
-        var i = 0;
+        var ordered = new PresenceRow[_rows.Count + 1];
+        var ages = new RowAge[_rows.Count + 1];
+        ordered[0] = _self;
+        var i = 1;
         // The map's own struct enumerator: enumerating .Values costs about five times more per row.
         foreach (var (_, row) in _rows)
         {
-            others[i] = row;
-            timestamps[i++] = -row.Entry.Ts;
+            ordered[i] = row;
+            ages[i++] = row.Age.Reversed;
         }
-        Array.Sort(timestamps, others);
-        var ordered = ImmutableArray.CreateBuilder<PresenceRow>(others.Length + 1);
-        ordered.Add(_self);
-        ordered.AddRange(others);
-        return new PresenceSnapshot(ordered.MoveToImmutable(), Version);
+        Array.Sort(ages, ordered, 1, _rows.Count);
+        // Sorted in place behind the self row and handed over as is: no other reference to the array is kept.
+        return new PresenceSnapshot(ImmutableCollectionsMarshal.AsImmutableArray(ordered), Version);
     }
 
     private bool OwnedBy(PresenceKey key, ConnectionId owner) => _rows.TryGetValue(key, out var row) && row.Owner == owner;
 
-    private ImmutableDictionary<PresenceKey, PresenceRow> EvictOldest(ImmutableDictionary<PresenceKey, PresenceRow> rows, PresenceKey keep)
-    {
-        // The self row counts toward the bound and is never evicted.
-        while (rows.Count > _limits.MaxEntries - 1)
-        {
-            PresenceKey? oldest = null;
-            var oldestTs = long.MaxValue;
-            foreach (var (key, row) in rows)
-            {
-                if (row.Entry.Ts < oldestTs && key != keep)
-                {
-                    oldest = key;
-                    oldestTs = row.Entry.Ts;
-                }
-            }
-            rows = rows.Remove(oldest ?? keep);
-        }
-        return rows;
-    }
+    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, long visibleAt) =>
+        new(_self, rows, version, _limits, _nodes, Evicted, visibleAt, _writes, _eviction);
 
-    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, int evicted = 0, long? visibleAt = null) =>
-        new(_self, rows, version, _limits, _nodes, Evicted + evicted, visibleAt ?? _visibleAt);
-
-    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted, _visibleAt);
+    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted, _visibleAt, _writes, _eviction);
 
     /// <summary>A read never shows another node's expired row either, even before that node sweeps it.</summary>
     private PresenceState ExpireNodes(long oldestAllowed)
@@ -218,6 +214,75 @@ public sealed class PresenceState
     // The reasons a connection's close writes (ConnectedClient): nodes have their own.
     private static string DisconnectReason(PresenceEntry entry) =>
         entry.Reason is { } reason && reason.StartsWith("node-", StringComparison.Ordinal) ? "node-disconnected" : "disconnect";
+
+    /// <summary>
+    /// Where a state stands in an <see cref="EvictionOrder"/>: the first entry not yet known to be stale. Each state
+    /// keeps its own head, so an older state, still read or written by someone, never sees another state's moves.
+    /// The default cursor has no order: the next eviction builds one.
+    /// </summary>
+    private readonly record struct EvictionCursor(EvictionOrder? Order, int Head)
+    {
+        /// <summary>A row written at <paramref name="now"/> keeps the order valid unless it is older than an entry: the clock went back.</summary>
+        public EvictionCursor AfterWriteAt(long now) => Order is { } order && now < order.NewestTs ? default : this;
+
+        /// <summary>
+        /// The oldest row of <paramref name="rows"/> (which must not be empty: it is the map being evicted from), and the
+        /// cursor past it. Builds the order anew when it has none or it ran out: the rows left are all newer than it.
+        /// </summary>
+        public (PresenceKey Key, EvictionCursor Cursor) Oldest(ImmutableDictionary<PresenceKey, PresenceRow> rows)
+        {
+            var order = Order ?? EvictionOrder.Of(rows);
+            var head = Order is null ? 0 : Head;
+            while (true)
+            {
+                for (; head < order.Count; head++)
+                {
+                    var (key, row) = order[head];
+                    // Stale: the row was written again (it is newer than the order now says) or left the map.
+                    if (rows.TryGetValue(key, out var current) && ReferenceEquals(current, row))
+                        return (key, new EvictionCursor(order, head + 1));
+                }
+                order = EvictionOrder.Of(rows);
+                head = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rows of a map, oldest first (<see cref="RowAge"/>), as they were when it was built. Every row written
+    /// since is newer than every entry (<see cref="EvictionCursor.AfterWriteAt"/> drops the order otherwise), so the
+    /// first entry whose row the map still holds is the map's oldest row: eviction costs a sort once per as many
+    /// evictions as the map has rows, instead of a scan of the map for each.
+    /// </summary>
+    private sealed class EvictionOrder
+    {
+        private static readonly IComparer<KeyValuePair<PresenceKey, PresenceRow>> OldestFirst =
+            Comparer<KeyValuePair<PresenceKey, PresenceRow>>.Create((a, b) => a.Value.Age.CompareTo(b.Value.Age));
+
+        private readonly KeyValuePair<PresenceKey, PresenceRow>[] _entries;
+
+        private EvictionOrder(KeyValuePair<PresenceKey, PresenceRow>[] entries)
+        {
+            _entries = entries;
+            NewestTs = entries.Length == 0 ? long.MinValue : entries[^1].Value.Entry.Ts;
+        }
+
+        public long NewestTs { get; }
+
+        public int Count => _entries.Length;
+
+        public KeyValuePair<PresenceKey, PresenceRow> this[int index] => _entries[index];
+
+        public static EvictionOrder Of(ImmutableDictionary<PresenceKey, PresenceRow> rows)
+        {
+            var entries = new KeyValuePair<PresenceKey, PresenceRow>[rows.Count];
+            var i = 0;
+            foreach (var entry in rows)
+                entries[i++] = entry;
+            Array.Sort(entries, OldestFirst);
+            return new EvictionOrder(entries);
+        }
+    }
 
     /// <summary>Another node's rows as stored rows, so that each keeps its JSON across snapshots.</summary>
     private sealed class RemoteNode(PresenceRow? self, ImmutableDictionary<PresenceKey, PresenceRow> rows)

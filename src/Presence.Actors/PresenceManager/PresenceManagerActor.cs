@@ -16,7 +16,7 @@ namespace Presence.Actors.PresenceManager;
 /// on its own timer, and tells subscribers of changes, coalesced under bursts.
 /// In a cluster it also holds the rows other nodes own (told by the <see cref="PresenceReplicatorActor"/>,
 /// which it tells of its own rows in turn), and its list is the merged view.
-/// Every reader gets the same immutable snapshot of a state, its JSON built once.
+/// Every reader gets the same immutable snapshot of a state, its list and its JSON each built once.
 /// </summary>
 public sealed class PresenceManagerActor : UntypedActor, IWithTimers
 {
@@ -50,8 +50,8 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     {
         PresenceInstruments.RowsChanged(_state.Count);
         Timers.StartPeriodicTimer(SweepTimer, SweepTick.Instance, _settings.SweepInterval);
-        // The stream gets the same state snapshot that reads are answered with, so a version's list and its
-        // JSON are built once, by whichever comes first: a reader or the stream.
+        // The stream gets the same state snapshot that reads are answered with, so a version's list is built
+        // once, by whichever comes first: a reader or the stream (and its JSON once, by the first to send it).
         // It runs as a child of this instance: a restart starts a new one from the new state (see Coalesce.RunToSelf).
         _changes = Coalesce.RunToSelf<StateSnapshot, Announce>(
             Context, _settings.BroadcastInterval, changed => new Announce(changed.Snapshot));
