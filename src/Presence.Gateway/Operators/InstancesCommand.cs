@@ -47,7 +47,7 @@ internal static class InstancesCommand
     /// <returns>0 listed, 1 the gateway could not be reached or refused.</returns>
     public static async Task<int> RunAsync(InstancesOptions options, CommandLineConsole console, CancellationToken cancellationToken)
     {
-        var view = new View(console, options.Json, options.Watch, options.Doctor);
+        var view = new View(console, options.Json, options.Watch, options.Doctor, options.Nodes);
         var error = console.Error;
         var failures = 0;
         while (true)
@@ -58,7 +58,15 @@ internal static class InstancesCommand
                 failures = 0;
                 if (!options.Watch)
                 {
-                    await view.ShowAsync(await session.ListAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
+                    var list = await session.ListAsync(cancellationToken).ConfigureAwait(false);
+                    // Asked after the list, so that every row of the list is among its answer's rows.
+                    var instances = await session.InstancesAsync(cancellationToken).ConfigureAwait(false);
+                    if (options.Nodes && instances is null)
+                    {
+                        await error.WriteLineAsync($"instances: {options.Url} does not answer {Protocol.InstancesMethod.Name}: it is not a Presence gateway (or an older one), so --nodes has nothing to list.").ConfigureAwait(false);
+                        return GatewayCommandLine.Unreachable;
+                    }
+                    await view.ShowAsync(list, session.GatewayNow, instances).ConfigureAwait(false);
                     return GatewayCommandLine.Ok;
                 }
                 await WatchAsync(session, view, cancellationToken).ConfigureAwait(false);
@@ -153,21 +161,26 @@ internal static class InstancesCommand
     }
 
     /// <summary>Writes lists: as JSON (one per line, exactly as the gateway sent them), or as the table.</summary>
-    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor)
+    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor, bool nodes)
     {
         public IAnsiConsole Terminal { get; } = InstancesTable.Console(console);
 
         public bool RedrawsInPlace => console.Interactive && !json;
 
-        public async Task ShowAsync(JsonElement list, long gatewayNow)
+        /// <param name="list">The presence list.</param>
+        /// <param name="gatewayNow">Now on the gateway's clock.</param>
+        /// <param name="instances">The answer to <c>presence-gateway.instances</c>, when the gateway has it (never with --watch yet).</param>
+        public async Task ShowAsync(JsonElement list, long gatewayNow, JsonElement? instances = null)
         {
             if (json)
-                await console.Out.WriteAsync(list.GetRawText() + Environment.NewLine).ConfigureAwait(false);
+                await console.Out.WriteAsync((nodes ? instances!.Value : list).GetRawText() + Environment.NewLine).ConfigureAwait(false);
+            else if (nodes)
+                Terminal.Write(InstancesTable.RenderNodes(list, instances!.Value, decorated: console.Interactive));
             else if (doctor)
                 Terminal.Write(InstancesTable.RenderDoctor(list));
             else
             {
-                Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive));
+                Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive, instances));
                 if (watch)
                     Terminal.WriteLine();
             }
@@ -181,6 +194,7 @@ internal static class InstancesCommand
         private readonly ClientWebSocket _socket;
         private long _skewMs;
         private int _nextId;
+        private bool _answersInstances;
 
         private Session(ClientWebSocket socket) => _socket = socket;
 
@@ -226,6 +240,20 @@ internal static class InstancesCommand
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
                 if (IsResponse(frame, id))
                     return Payload(frame, "system-presence");
+            }
+        }
+
+        /// <summary>The answer to <c>presence-gateway.instances</c>, or null from a gateway that does not list that method in its hello.</summary>
+        public async Task<JsonElement?> InstancesAsync(CancellationToken cancellationToken)
+        {
+            if (!_answersInstances)
+                return null;
+            var id = await RequestAsync(Protocol.InstancesMethod.Name, cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                if (IsResponse(frame, id))
+                    return Payload(frame, Protocol.InstancesMethod.Name);
             }
         }
 
@@ -307,7 +335,11 @@ internal static class InstancesCommand
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
                 if (!IsResponse(frame, id))
                     continue;
-                var snapshot = Payload(frame, "connect").GetProperty("snapshot");
+                var hello = Payload(frame, "connect");
+                // An OpenClaw gateway does not have this gateway's own read; asking it would only earn an error.
+                _answersInstances = hello.TryGetProperty("features", out var features) && features.TryGetProperty("methods", out var methods)
+                    && methods.ValueKind == JsonValueKind.Array && methods.EnumerateArray().Any(method => method.ValueEquals(Protocol.InstancesMethod.Name));
+                var snapshot = hello.GetProperty("snapshot");
                 HelloPresence = snapshot.GetProperty("presence").Clone();
                 if (snapshot.TryGetProperty("health", out var health) && health.TryGetProperty("ts", out var ts))
                     SyncClock(ts);
