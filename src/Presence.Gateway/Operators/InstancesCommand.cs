@@ -60,7 +60,7 @@ internal static class InstancesCommand
                 {
                     var list = await session.ListAsync(cancellationToken).ConfigureAwait(false);
                     // Asked after the list, so that every row of the list is among its answer's rows.
-                    var instances = await session.InstancesAsync(cancellationToken).ConfigureAwait(false);
+                    var instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
                     if (options.Nodes && instances is null)
                     {
                         await error.WriteLineAsync($"instances: {options.Url} does not answer {Protocol.InstancesMethod.Name}: it is not a Presence gateway (or an older one), so --nodes has nothing to list.").ConfigureAwait(false);
@@ -129,14 +129,19 @@ internal static class InstancesCommand
     private static async Task WatchAsync(Session session, View view, CancellationToken cancellationToken)
     {
         var lists = session.PresenceLists(cancellationToken);
+        // Keys and nodes are asked after each list, one request at a time: lists that come meanwhile wait in the channel.
         if (!view.RedrawsInPlace)
         {
-            await view.ShowAsync(session.HelloPresence, session.GatewayNow).ConfigureAwait(false);
+            await view.ShowAsync(session.HelloPresence, session.GatewayNow, await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             while (true)
-                await view.ShowAsync(await lists.ReadAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
+            {
+                var list = await lists.ReadAsync(cancellationToken).ConfigureAwait(false);
+                await view.ShowAsync(list, session.GatewayNow, await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            }
         }
         var latest = session.HelloPresence;
-        await view.Terminal.Live(InstancesTable.Render(latest, session.GatewayNow, decorated: true)).StartAsync(async live =>
+        var instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
+        await view.Terminal.Live(InstancesTable.Render(latest, session.GatewayNow, decorated: true, instances)).StartAsync(async live =>
         {
             using var clock = new PeriodicTimer(TimeSpan.FromSeconds(1));
             var nextList = lists.ReadAsync(cancellationToken).AsTask();
@@ -147,6 +152,7 @@ internal static class InstancesCommand
                 if (done == nextList)
                 {
                     latest = await nextList.ConfigureAwait(false);
+                    instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
                     nextList = lists.ReadAsync(cancellationToken).AsTask();
                 }
                 else
@@ -154,7 +160,7 @@ internal static class InstancesCommand
                     await nextTick.ConfigureAwait(false);
                     nextTick = clock.WaitForNextTickAsync(cancellationToken).AsTask();
                 }
-                live.UpdateTarget(InstancesTable.Render(latest, session.GatewayNow, decorated: true));
+                live.UpdateTarget(InstancesTable.Render(latest, session.GatewayNow, decorated: true, instances));
                 live.Refresh();
             }
         }).ConfigureAwait(false);
@@ -167,9 +173,13 @@ internal static class InstancesCommand
 
         public bool RedrawsInPlace => console.Interactive && !json;
 
+        /// <summary>The answer to <c>presence-gateway.instances</c> when this view shows keys or nodes (not the raw list, not the doctor's report).</summary>
+        public Task<JsonElement?> InstancesAsync(Session session, CancellationToken cancellationToken) =>
+            nodes || (!json && !doctor) ? session.InstancesAsync(cancellationToken) : Task.FromResult<JsonElement?>(null);
+
         /// <param name="list">The presence list.</param>
         /// <param name="gatewayNow">Now on the gateway's clock.</param>
-        /// <param name="instances">The answer to <c>presence-gateway.instances</c>, when the gateway has it (never with --watch yet).</param>
+        /// <param name="instances">The answer to <c>presence-gateway.instances</c>, when the gateway has it.</param>
         public async Task ShowAsync(JsonElement list, long gatewayNow, JsonElement? instances = null)
         {
             if (json)
@@ -195,6 +205,8 @@ internal static class InstancesCommand
         private long _skewMs;
         private int _nextId;
         private bool _answersInstances;
+        // Once PresenceLists runs, its pump reads the socket: responses come to requests through this channel.
+        private Channel<JsonElement>? _responses;
 
         private Session(ClientWebSocket socket) => _socket = socket;
 
@@ -238,8 +250,8 @@ internal static class InstancesCommand
             while (true)
             {
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (IsResponse(frame, id))
-                    return Payload(frame, "system-presence");
+                if (IsResponse(frame.RootElement, id))
+                    return Payload(frame.RootElement, "system-presence");
             }
         }
 
@@ -251,9 +263,16 @@ internal static class InstancesCommand
             var id = await RequestAsync(Protocol.InstancesMethod.Name, cancellationToken).ConfigureAwait(false);
             while (true)
             {
+                if (_responses is { } responses)
+                {
+                    var response = await responses.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    if (IsResponse(response, id))
+                        return Payload(response, Protocol.InstancesMethod.Name);
+                    continue;
+                }
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (IsResponse(frame, id))
-                    return Payload(frame, Protocol.InstancesMethod.Name);
+                if (IsResponse(frame.RootElement, id))
+                    return Payload(frame.RootElement, Protocol.InstancesMethod.Name);
             }
         }
 
@@ -261,6 +280,7 @@ internal static class InstancesCommand
         public ChannelReader<JsonElement> PresenceLists(CancellationToken cancellationToken)
         {
             var lists = Channel.CreateUnbounded<JsonElement>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var responses = _responses = Channel.CreateUnbounded<JsonElement>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             _ = Task.Run(async () =>
             {
                 try
@@ -272,11 +292,14 @@ internal static class InstancesCommand
                             lists.Writer.TryWrite(list.Clone());
                         else if (Event(frame) is "tick" && frame.RootElement.GetProperty("payload").TryGetProperty("ts", out var ts))
                             SyncClock(ts);
+                        else if (frame.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("res"))
+                            responses.Writer.TryWrite(frame.RootElement.Clone());
                     }
                 }
                 catch (Exception ex)
                 {
                     lists.Writer.TryComplete(ex);
+                    responses.Writer.TryComplete(ex);
                 }
             }, CancellationToken.None);
             return lists.Reader;
@@ -333,9 +356,9 @@ internal static class InstancesCommand
             while (true)
             {
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (!IsResponse(frame, id))
+                if (!IsResponse(frame.RootElement, id))
                     continue;
-                var hello = Payload(frame, "connect");
+                var hello = Payload(frame.RootElement, "connect");
                 // An OpenClaw gateway does not have this gateway's own read; asking it would only earn an error.
                 _answersInstances = hello.TryGetProperty("features", out var features) && features.TryGetProperty("methods", out var methods)
                     && methods.ValueKind == JsonValueKind.Array && methods.EnumerateArray().Any(method => method.ValueEquals(Protocol.InstancesMethod.Name));
@@ -382,14 +405,13 @@ internal static class InstancesCommand
                 ? name.GetString()
                 : null;
 
-        private static bool IsResponse(JsonDocument frame, string id) =>
-            frame.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("res")
-            && frame.RootElement.TryGetProperty("id", out var responseId) && responseId.ValueEquals(id);
+        private static bool IsResponse(JsonElement frame, string id) =>
+            frame.TryGetProperty("type", out var type) && type.ValueEquals("res")
+            && frame.TryGetProperty("id", out var responseId) && responseId.ValueEquals(id);
 
         /// <summary>The payload of an <c>ok</c> response; an error answer becomes <see cref="GatewayRefusedException"/>.</summary>
-        private static JsonElement Payload(JsonDocument frame, string method)
+        private static JsonElement Payload(JsonElement root, string method)
         {
-            var root = frame.RootElement;
             if (root.GetProperty("ok").GetBoolean())
                 return root.GetProperty("payload").Clone();
             var error = root.GetProperty("error");

@@ -83,12 +83,6 @@ public sealed class ClusterInstancesSpecs
 
     private static string Escape(string text) => System.Text.RegularExpressions.Regex.Escape(text);
 
-    private static async Task<(int Code, string Output, string Error)> InstancesAsync(TestGateway gateway, params string[] args)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, .. args], new CommandLineConsole(output, error, Interactive: false), timeout.Token);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Output, string Error)> InstancesAsync(TestGateway gateway, params string[] args) =>
+        InstancesCommandSpecs.RunAsync(gateway, ["--token", TestGateway.Token, .. args]);
 }
