@@ -27,6 +27,9 @@ public sealed class PresenceReplicatorActor : UntypedActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly LWWDictionaryKey<string, string> _ownKey;
     private readonly Dictionary<string, RemoteNode> _nodes = [];
+    // Every member (this node too) and those this node cannot reach: what operator views list as the cluster.
+    private readonly Dictionary<UniqueAddress, Member> _members = [];
+    private readonly HashSet<UniqueAddress> _unreachable = [];
     private ChannelWriter<LocalRowsChanged> _localRows = null!;
 
     public PresenceReplicatorActor(IActorRef manager, PresenceClusterSettings settings)
@@ -40,7 +43,12 @@ public sealed class PresenceReplicatorActor : UntypedActor
         Akka.Actor.Props.Create(() => new PresenceReplicatorActor(manager, settings));
 
     /// <summary>The node's id in the view, and the suffix of its DData key: host:port#uid, unique per incarnation.</summary>
-    public static string NodeId(UniqueAddress node) => $"{node.Address.Host}:{node.Address.Port}#{node.Uid}";
+    public static string NodeId(UniqueAddress node) => $"{AddressOf(node.Address)}#{node.Uid}";
+
+    /// <summary>The address part of a <see cref="NodeId"/> (host:port), as operator views name a node: incarnations of one node share it.</summary>
+    public static string NodeAddress(string nodeId) => nodeId.LastIndexOf('#') is >= 0 and var uid ? nodeId[..uid] : nodeId;
+
+    private static string AddressOf(Address address) => $"{address.Host}:{address.Port}";
 
     public static LWWDictionaryKey<string, string> KeyOf(UniqueAddress node) => new($"presence/{NodeId(node)}");
 
@@ -50,7 +58,7 @@ public sealed class PresenceReplicatorActor : UntypedActor
         // write is the whole key again (see Coalesce.RunToSelf).
         var writer = new OwnKeyWriter(_settings, _cluster.SelfUniqueAddress, _ownKey, _log);
         _localRows = Coalesce.RunToSelf<LocalRowsChanged, WriteOwnKey>(Context, _settings.PublishInterval, writer.Next);
-        _manager.Tell(new WatchLocalRows(Self));
+        _manager.Tell(new WatchLocalRows(Self, AddressOf(_cluster.SelfAddress)));
         _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
     }
 
@@ -72,17 +80,22 @@ public sealed class PresenceReplicatorActor : UntypedActor
                 throw new InvalidOperationException("The stream writing this node's presence rows stopped.", stopped.Cause);
             case ClusterEvent.MemberRemoved removed:
                 OnRemoved(removed.Member, graceful: removed.PreviousStatus == MemberStatus.Exiting);
+                TellMembers(removed.Member, reachable: false, removed: true);
                 break;
             case ClusterEvent.IMemberEvent member when member.Member.Status is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting or MemberStatus.WeaklyUp:
                 Track(member.Member);
+                TellMembers(member.Member, !_unreachable.Contains(member.Member.UniqueAddress));
                 break;
-            case ClusterEvent.IMemberEvent:
+            case ClusterEvent.IMemberEvent member:
+                TellMembers(member.Member, !_unreachable.Contains(member.Member.UniqueAddress));
                 break;
             case ClusterEvent.UnreachableMember unreachable:
                 OnReachability(unreachable.Member, reachable: false);
+                TellMembers(unreachable.Member, reachable: false);
                 break;
             case ClusterEvent.ReachableMember reachable:
                 OnReachability(reachable.Member, reachable: true);
+                TellMembers(reachable.Member, reachable: true);
                 break;
             case Changed changed:
                 OnData(changed.Key.Id, changed.Data);
@@ -115,6 +128,24 @@ public sealed class PresenceReplicatorActor : UntypedActor
         _replicator.Tell(Dsl.Subscribe(node.Key, Self));
         // Subscribing only tells of later changes; what is already there is read once.
         _replicator.Tell(Dsl.Get(node.Key, ReadLocal.Instance));
+    }
+
+    /// <summary>Records what one event says of <paramref name="member"/> and tells the manager every member as they are now.</summary>
+    private void TellMembers(Member member, bool reachable, bool removed = false)
+    {
+        if (removed)
+            _members.Remove(member.UniqueAddress);
+        else
+            _members[member.UniqueAddress] = member;
+        if (reachable || removed)
+            _unreachable.Remove(member.UniqueAddress);
+        else
+            _unreachable.Add(member.UniqueAddress);
+        var members = _members.Values
+            .Select(m => new PresenceNode(AddressOf(m.Address), m.Status.ToString().ToLowerInvariant(), !_unreachable.Contains(m.UniqueAddress)))
+            .OrderBy(node => node.Address, StringComparer.Ordinal)
+            .ToImmutableArray();
+        _manager.Tell(new MembersChanged(members));
     }
 
     private void OnRemoved(Member member, bool graceful)

@@ -67,29 +67,48 @@ public static class PresenceMerge
         IEnumerable<(PresenceRow? Self, IEnumerable<KeyValuePair<PresenceKey, PresenceRow>> Rows)> nodes,
         int maxEntries)
     {
-        var selves = new List<PresenceRow>();
-        var byKey = new Dictionary<PresenceKey, PresenceRow>();
+        var placed = Place(self, localRows, nodes.Select(node => ("", node.Self, node.Rows)), maxEntries);
+        var view = ImmutableArray.CreateBuilder<PresenceRow>(placed.Count);
+        foreach (var row in placed)
+            view.Add(row.Row);
+        return view.MoveToImmutable();
+    }
+
+    /// <summary>
+    /// The merged list, each row with where it comes from: its key (none for a self row) and the node whose version
+    /// of the key is the newest (null: this node). <see cref="View"/> is this without the origins.
+    /// </summary>
+    internal static List<PlacedRow> Place(
+        PresenceRow self,
+        IEnumerable<KeyValuePair<PresenceKey, PresenceRow>> localRows,
+        IEnumerable<(string Node, PresenceRow? Self, IEnumerable<KeyValuePair<PresenceKey, PresenceRow>> Rows)> nodes,
+        int maxEntries)
+    {
+        var selves = new List<PlacedRow>();
+        var byKey = new Dictionary<PresenceKey, PlacedRow>();
         foreach (var (key, row) in localRows)
-            byKey[key] = row;
-        foreach (var (nodeSelf, rows) in nodes)
+            byKey[key] = new PlacedRow(row, key, null);
+        foreach (var (node, nodeSelf, rows) in nodes)
         {
             if (nodeSelf is not null)
-                selves.Add(nodeSelf);
+                selves.Add(new PlacedRow(nodeSelf, null, node));
             foreach (var (key, row) in rows)
-                byKey[key] = byKey.TryGetValue(key, out var seen) ? Newest(seen, row) : row;
+            {
+                var placed = new PlacedRow(row, key, node);
+                byKey[key] = byKey.TryGetValue(key, out var seen) ? Newest(seen, placed) : placed;
+            }
         }
 
-        var others = byKey.Values.OrderByDescending(row => row.Entry.Ts).ToList();
+        var others = byKey.Values.OrderByDescending(row => row.Row.Entry.Ts).ToList();
         // Self rows count toward the bound and are never evicted; the oldest of the others go first.
         var room = Math.Max(0, maxEntries - 1 - selves.Count);
         if (others.Count > room)
             others.RemoveRange(room, others.Count - room);
         others.AddRange(selves);
 
-        var ordered = ImmutableArray.CreateBuilder<PresenceRow>(others.Count + 1);
-        ordered.Add(self);
-        ordered.AddRange(others.OrderByDescending(row => row.Entry.Ts));
-        return ordered.MoveToImmutable();
+        var ordered = new List<PlacedRow>(others.Count + 1) { new(self, null, null) };
+        ordered.AddRange(others.OrderByDescending(row => row.Row.Entry.Ts));
+        return ordered;
     }
 
     /// <summary>Field-by-field equality, roles and scopes by content (a record compares arrays by reference); <c>ts</c> ignored.</summary>
@@ -101,11 +120,15 @@ public static class PresenceMerge
     private static bool SameItems(ImmutableArray<string> a, ImmutableArray<string> b) =>
         a.IsDefaultOrEmpty ? b.IsDefaultOrEmpty : !b.IsDefaultOrEmpty && a.AsSpan().SequenceEqual(b.AsSpan());
 
-    private static PresenceRow Newest(PresenceRow a, PresenceRow b)
+    /// <summary>The newer of two nodes' versions of one key, which is also where the merged row comes from.</summary>
+    private static PlacedRow Newest(PlacedRow a, PlacedRow b)
     {
-        var (newer, older) = b.Entry.Ts > a.Entry.Ts ? (b, a) : (a, b);
-        var combined = Combine(newer.Entry, older.Entry);
+        var (newer, older) = b.Row.Entry.Ts > a.Row.Entry.Ts ? (b, a) : (a, b);
+        var combined = Combine(newer.Row.Entry, older.Row.Entry);
         // Nothing filled in from the older row: keep the newer one, and the JSON it already has.
-        return SameApartFromTs(combined, newer.Entry) ? newer : new PresenceRow(combined, newer.Owner);
+        return SameApartFromTs(combined, newer.Row.Entry) ? newer : newer with { Row = new PresenceRow(combined, newer.Row.Owner) };
     }
+
+    /// <summary>A row of the merged view with its key (null for a self row) and the id of the node it comes from (null: this node).</summary>
+    internal readonly record struct PlacedRow(PresenceRow Row, PresenceKey? Key, string? Node);
 }

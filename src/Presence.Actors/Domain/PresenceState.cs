@@ -190,6 +190,19 @@ public sealed class PresenceState
         return new PresenceSnapshot(ImmutableCollectionsMarshal.AsImmutableArray(ordered), Version);
     }
 
+    /// <summary>
+    /// Where each row of <see cref="ToSnapshot"/> comes from: its key and the node whose version is shown, this node's
+    /// rows as <paramref name="localNode"/> and another node's as <paramref name="nodeAddress"/> of its id.
+    /// Asked for by operator views only, so it is built on demand, never with a snapshot.
+    /// </summary>
+    public ImmutableArray<PresenceOrigin> Origins(string localNode, Func<string, string> nodeAddress)
+    {
+        var nodes = _nodes.Select(node => (node.Key, node.Value.Self, (IEnumerable<KeyValuePair<PresenceKey, PresenceRow>>)node.Value.Rows));
+        return PresenceMerge.Place(_self, _rows, nodes, _limits.MaxEntries)
+            .Select(row => new PresenceOrigin(row.Key, row.Node is null ? localNode : nodeAddress(row.Node), row.Row.Entry.Ts, row.Row.Entry.InstanceId))
+            .ToImmutableArray();
+    }
+
     private bool OwnedBy(PresenceKey key, ConnectionId owner) => _rows.TryGetValue(key, out var row) && row.Owner == owner;
 
     private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, long visibleAt) =>

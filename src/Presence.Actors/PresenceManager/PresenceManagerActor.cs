@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Event;
@@ -28,12 +29,16 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
     private StateSnapshot _current;
     private ChannelWriter<StateSnapshot> _changes = null!;
     private IActorRef? _replicator;
+    /// <summary>This node's name in operator views: its cluster address once the replicator says it, else its host.</summary>
+    private string _localNode;
+    private ImmutableArray<PresenceNode> _members = [];
 
     public PresenceManagerActor(PresenceSettings settings, PresenceEntry self)
     {
         _settings = settings;
         _state = PresenceState.Create(self with { Ts = Now }, settings.Limits);
         _current = new StateSnapshot(_state);
+        _localNode = self.Host ?? "local";
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -77,6 +82,12 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 ApplyExpiry(_state.Expire(Now));
                 Sender.Tell(new GetPresenceResponse(Snapshot));
                 break;
+            case GetPresenceOrigins:
+                ApplyExpiry(_state.Expire(Now));
+                Sender.Tell(new GetPresenceOriginsResponse(
+                    _state.Origins(_localNode, PresenceReplicatorActor.NodeAddress),
+                    _members.IsEmpty ? [new PresenceNode(_localNode, "up", Reachable: true)] : _members));
+                break;
             case Subscribe subscribe:
                 if (_subscribers.Add(subscribe.Subscriber))
                     Context.Watch(subscribe.Subscriber);
@@ -87,12 +98,14 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 break;
             case Terminated terminated when terminated.ActorRef.Equals(_replicator):
                 _replicator = null;
+                _members = [];
                 break;
             case Terminated terminated:
                 _subscribers.Remove(terminated.ActorRef);
                 break;
             case ReplicationProtocol.WatchLocalRows watch:
                 _replicator = watch.Replicator;
+                _localNode = watch.Node;
                 Context.Watch(_replicator);
                 TellLocalRows();
                 break;
@@ -101,6 +114,9 @@ public sealed class PresenceManagerActor : UntypedActor, IWithTimers
                 break;
             case ReplicationProtocol.RemoteNodeLeft left:
                 Apply(_state.NodeLeft(left.Node, Now));
+                break;
+            case ReplicationProtocol.MembersChanged members:
+                _members = members.Members;
                 break;
             case SweepTick:
                 ApplyExpiry(_state.Sweep(Now));

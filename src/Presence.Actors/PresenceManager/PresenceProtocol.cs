@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Akka.Actor;
 using Presence.Actors.Domain;
 
@@ -35,6 +36,20 @@ public static class PresenceQueries
     }
 
     public sealed record GetPresenceResponse(PresenceSnapshot Snapshot);
+
+    /// <summary>Asks where each row of the current list comes from, and which nodes make up the cluster: for operator views.</summary>
+    public sealed class GetPresenceOrigins
+    {
+        public static readonly GetPresenceOrigins Instance = new();
+
+        private GetPresenceOrigins()
+        {
+        }
+    }
+
+    /// <param name="Rows">One per row of the current list (expired rows never), newest first after the gateway's own.</param>
+    /// <param name="Nodes">The cluster's members as this node sees them; a gateway alone is one node, up.</param>
+    public sealed record GetPresenceOriginsResponse(ImmutableArray<PresenceOrigin> Rows, ImmutableArray<PresenceNode> Nodes);
 }
 
 /// <summary>Told by the <see cref="PresenceManagerActor"/> to its subscribers.</summary>

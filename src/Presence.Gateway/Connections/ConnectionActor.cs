@@ -118,11 +118,11 @@ internal sealed class ConnectionActor : UntypedActor
     {
         switch (message)
         {
-            case PresenceAnswer answer:
+            case ManagerAnswer answer:
                 _options.Admission.RequestEnded();
-                _connection.Send(answer.Snapshot is null
-                    ? ServerFrames.Error(answer.RequestId, GatewayErrors.Unavailable("presence is unavailable; retry shortly", 1000))
-                    : ServerFrames.Ok(answer.RequestId, answer.Snapshot.Json));
+                _connection.Send(answer.Payload is { } payload
+                    ? ServerFrames.Ok(answer.RequestId, payload)
+                    : ServerFrames.Error(answer.RequestId, GatewayErrors.Unavailable("presence is unavailable; retry shortly", 1000)));
                 Become(Connected);
                 HandleWaiting();
                 break;
@@ -145,7 +145,7 @@ internal sealed class ConnectionActor : UntypedActor
             case InboundFrame:
                 _connection.FrameHandled();
                 break;
-            case PresenceAnswer:
+            case ManagerAnswer:
                 _options.Admission.RequestEnded();
                 break;
             case HelloReady or HandshakeTimedOut:
@@ -336,7 +336,16 @@ internal sealed class ConnectionActor : UntypedActor
                 }));
                 break;
             case "system-presence":
-                return Authorized(request, Scopes.Read) && AskForPresence(request.Id);
+                return Authorized(request, Scopes.Read) && AskManager<GetPresenceResponse>(request.Id, GetPresence.Instance, response => response.Snapshot.Json);
+            case InstancesMethod.Name:
+                if (!Authorized(request, Scopes.Read))
+                    break;
+                if (DeviceMethods.InvalidParams(request.Method, request.Params) is { } invalid)
+                {
+                    _connection.Send(ServerFrames.Error(request.Id, GatewayErrors.InvalidMethodParams(invalid)));
+                    break;
+                }
+                return AskManager<GetPresenceOriginsResponse>(request.Id, GetPresenceOrigins.Instance, InstancesMethod.Payload);
             case "system-event":
                 if (Authorized(request, Scopes.Admin))
                     AcceptBeacon(request);
@@ -372,16 +381,20 @@ internal sealed class ConnectionActor : UntypedActor
         _connection.Send(ServerFrames.Ok(request.Id, BeaconAccepted));
     }
 
-    /// <summary>Asks the manager for the list; true when the actor now waits for it. Past the gateway-wide bound on reads in flight the client is told to retry.</summary>
-    private bool AskForPresence(string requestId)
+    /// <summary>
+    /// Asks the manager a read's <paramref name="query"/>; true when the actor now waits for the answer, which
+    /// <paramref name="payloadOf"/> turns into the response's payload (off the actor's thread: it only reads the immutable reply).
+    /// Past the gateway-wide bound on reads in flight the client is told to retry.
+    /// </summary>
+    private bool AskManager<TResponse>(string requestId, object query, Func<TResponse, ReadOnlyMemory<byte>> payloadOf)
     {
         if (!_options.Admission.TryStartRequest())
         {
             _connection.Send(ServerFrames.Error(requestId, GatewayErrors.Unavailable("too many requests in flight; retry shortly", RetryAfterBusyMs)));
             return false;
         }
-        _manager.Ask<GetPresenceResponse>(GetPresence.Instance, _options.AskTimeout)
-            .PipeTo(Self, success: response => new PresenceAnswer(requestId, response.Snapshot), failure: _ => new PresenceAnswer(requestId, null));
+        _manager.Ask<TResponse>(query, _options.AskTimeout)
+            .PipeTo(Self, success: response => new ManagerAnswer(requestId, payloadOf(response)), failure: _ => new ManagerAnswer(requestId, null));
         Become(AwaitingManager);
         return true;
     }
@@ -446,7 +459,8 @@ internal sealed class ConnectionActor : UntypedActor
 
     private sealed record HelloReady(string RequestId, bool Tracked, PresenceSnapshot? Snapshot);
 
-    private sealed record PresenceAnswer(string RequestId, PresenceSnapshot? Snapshot);
+    /// <summary>A read's payload, or null when the manager did not answer in time.</summary>
+    private sealed record ManagerAnswer(string RequestId, ReadOnlyMemory<byte>? Payload);
 }
 
 /// <summary>What every connection of this gateway shares.</summary>

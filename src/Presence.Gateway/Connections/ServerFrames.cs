@@ -13,7 +13,7 @@ internal static class ServerFrames
     /// <summary>The health counter of <c>stateVersion</c>; this gateway publishes no health changes.</summary>
     public const long HealthVersion = 1;
 
-    public static readonly ImmutableArray<string> Methods = ["health", "status", "system-presence", "system-event", "config.get", .. DeviceMethods.Names];
+    public static readonly ImmutableArray<string> Methods = ["health", "status", "system-presence", "system-event", "config.get", .. DeviceMethods.Names, InstancesMethod.Name];
     public static readonly ImmutableArray<string> Events = ["connect.challenge", "presence", "tick", "health", "shutdown"];
 
     private static readonly byte[] PresenceSeqPrefix = SeqPrefix("presence");

@@ -47,7 +47,7 @@ internal static class InstancesCommand
     /// <returns>0 listed, 1 the gateway could not be reached or refused.</returns>
     public static async Task<int> RunAsync(InstancesOptions options, CommandLineConsole console, CancellationToken cancellationToken)
     {
-        var view = new View(console, options.Json, options.Watch, options.Doctor);
+        var view = new View(console, options.Json, options.Watch, options.Doctor, options.Nodes);
         var error = console.Error;
         var failures = 0;
         while (true)
@@ -58,7 +58,15 @@ internal static class InstancesCommand
                 failures = 0;
                 if (!options.Watch)
                 {
-                    await view.ShowAsync(await session.ListAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
+                    var list = await session.ListAsync(cancellationToken).ConfigureAwait(false);
+                    // Asked after the list, so that every row of the list is among its answer's rows.
+                    var instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
+                    if (options.Nodes && instances is null)
+                    {
+                        await error.WriteLineAsync($"instances: {options.Url} does not answer {Protocol.InstancesMethod.Name}: it is not a Presence gateway (or an older one), so --nodes has nothing to list.").ConfigureAwait(false);
+                        return GatewayCommandLine.Unreachable;
+                    }
+                    await view.ShowAsync(list, session.GatewayNow, instances).ConfigureAwait(false);
                     return GatewayCommandLine.Ok;
                 }
                 await WatchAsync(session, view, cancellationToken).ConfigureAwait(false);
@@ -121,14 +129,19 @@ internal static class InstancesCommand
     private static async Task WatchAsync(Session session, View view, CancellationToken cancellationToken)
     {
         var lists = session.PresenceLists(cancellationToken);
+        // Keys and nodes are asked after each list, one request at a time: lists that come meanwhile wait in the channel.
         if (!view.RedrawsInPlace)
         {
-            await view.ShowAsync(session.HelloPresence, session.GatewayNow).ConfigureAwait(false);
+            await view.ShowAsync(session.HelloPresence, session.GatewayNow, await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
             while (true)
-                await view.ShowAsync(await lists.ReadAsync(cancellationToken).ConfigureAwait(false), session.GatewayNow).ConfigureAwait(false);
+            {
+                var list = await lists.ReadAsync(cancellationToken).ConfigureAwait(false);
+                await view.ShowAsync(list, session.GatewayNow, await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+            }
         }
         var latest = session.HelloPresence;
-        await view.Terminal.Live(InstancesTable.Render(latest, session.GatewayNow, decorated: true)).StartAsync(async live =>
+        var instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
+        await view.Terminal.Live(InstancesTable.Render(latest, session.GatewayNow, decorated: true, instances)).StartAsync(async live =>
         {
             using var clock = new PeriodicTimer(TimeSpan.FromSeconds(1));
             var nextList = lists.ReadAsync(cancellationToken).AsTask();
@@ -139,6 +152,7 @@ internal static class InstancesCommand
                 if (done == nextList)
                 {
                     latest = await nextList.ConfigureAwait(false);
+                    instances = await view.InstancesAsync(session, cancellationToken).ConfigureAwait(false);
                     nextList = lists.ReadAsync(cancellationToken).AsTask();
                 }
                 else
@@ -146,28 +160,37 @@ internal static class InstancesCommand
                     await nextTick.ConfigureAwait(false);
                     nextTick = clock.WaitForNextTickAsync(cancellationToken).AsTask();
                 }
-                live.UpdateTarget(InstancesTable.Render(latest, session.GatewayNow, decorated: true));
+                live.UpdateTarget(InstancesTable.Render(latest, session.GatewayNow, decorated: true, instances));
                 live.Refresh();
             }
         }).ConfigureAwait(false);
     }
 
     /// <summary>Writes lists: as JSON (one per line, exactly as the gateway sent them), or as the table.</summary>
-    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor)
+    private sealed class View(CommandLineConsole console, bool json, bool watch, bool doctor, bool nodes)
     {
         public IAnsiConsole Terminal { get; } = InstancesTable.Console(console);
 
         public bool RedrawsInPlace => console.Interactive && !json;
 
-        public async Task ShowAsync(JsonElement list, long gatewayNow)
+        /// <summary>The answer to <c>presence-gateway.instances</c> when this view shows keys or nodes (not the raw list, not the doctor's report).</summary>
+        public Task<JsonElement?> InstancesAsync(Session session, CancellationToken cancellationToken) =>
+            nodes || (!json && !doctor) ? session.InstancesAsync(cancellationToken) : Task.FromResult<JsonElement?>(null);
+
+        /// <param name="list">The presence list.</param>
+        /// <param name="gatewayNow">Now on the gateway's clock.</param>
+        /// <param name="instances">The answer to <c>presence-gateway.instances</c>, when the gateway has it.</param>
+        public async Task ShowAsync(JsonElement list, long gatewayNow, JsonElement? instances = null)
         {
             if (json)
-                await console.Out.WriteAsync(list.GetRawText() + Environment.NewLine).ConfigureAwait(false);
+                await console.Out.WriteAsync((nodes ? instances!.Value : list).GetRawText() + Environment.NewLine).ConfigureAwait(false);
+            else if (nodes)
+                Terminal.Write(InstancesTable.RenderNodes(list, instances!.Value, decorated: console.Interactive));
             else if (doctor)
                 Terminal.Write(InstancesTable.RenderDoctor(list));
             else
             {
-                Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive));
+                Terminal.Write(InstancesTable.Render(list, gatewayNow, decorated: console.Interactive, instances));
                 if (watch)
                     Terminal.WriteLine();
             }
@@ -181,6 +204,9 @@ internal static class InstancesCommand
         private readonly ClientWebSocket _socket;
         private long _skewMs;
         private int _nextId;
+        private bool _answersInstances;
+        // Once PresenceLists runs, its pump reads the socket: responses come to requests through this channel.
+        private Channel<JsonElement>? _responses;
 
         private Session(ClientWebSocket socket) => _socket = socket;
 
@@ -224,8 +250,29 @@ internal static class InstancesCommand
             while (true)
             {
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (IsResponse(frame, id))
-                    return Payload(frame, "system-presence");
+                if (IsResponse(frame.RootElement, id))
+                    return Payload(frame.RootElement, "system-presence");
+            }
+        }
+
+        /// <summary>The answer to <c>presence-gateway.instances</c>, or null from a gateway that does not list that method in its hello.</summary>
+        public async Task<JsonElement?> InstancesAsync(CancellationToken cancellationToken)
+        {
+            if (!_answersInstances)
+                return null;
+            var id = await RequestAsync(Protocol.InstancesMethod.Name, cancellationToken).ConfigureAwait(false);
+            while (true)
+            {
+                if (_responses is { } responses)
+                {
+                    var response = await responses.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    if (IsResponse(response, id))
+                        return Payload(response, Protocol.InstancesMethod.Name);
+                    continue;
+                }
+                using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                if (IsResponse(frame.RootElement, id))
+                    return Payload(frame.RootElement, Protocol.InstancesMethod.Name);
             }
         }
 
@@ -233,6 +280,7 @@ internal static class InstancesCommand
         public ChannelReader<JsonElement> PresenceLists(CancellationToken cancellationToken)
         {
             var lists = Channel.CreateUnbounded<JsonElement>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var responses = _responses = Channel.CreateUnbounded<JsonElement>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             _ = Task.Run(async () =>
             {
                 try
@@ -244,11 +292,14 @@ internal static class InstancesCommand
                             lists.Writer.TryWrite(list.Clone());
                         else if (Event(frame) is "tick" && frame.RootElement.GetProperty("payload").TryGetProperty("ts", out var ts))
                             SyncClock(ts);
+                        else if (frame.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("res"))
+                            responses.Writer.TryWrite(frame.RootElement.Clone());
                     }
                 }
                 catch (Exception ex)
                 {
                     lists.Writer.TryComplete(ex);
+                    responses.Writer.TryComplete(ex);
                 }
             }, CancellationToken.None);
             return lists.Reader;
@@ -305,9 +356,13 @@ internal static class InstancesCommand
             while (true)
             {
                 using var frame = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
-                if (!IsResponse(frame, id))
+                if (!IsResponse(frame.RootElement, id))
                     continue;
-                var snapshot = Payload(frame, "connect").GetProperty("snapshot");
+                var hello = Payload(frame.RootElement, "connect");
+                // An OpenClaw gateway does not have this gateway's own read; asking it would only earn an error.
+                _answersInstances = hello.TryGetProperty("features", out var features) && features.TryGetProperty("methods", out var methods)
+                    && methods.ValueKind == JsonValueKind.Array && methods.EnumerateArray().Any(method => method.ValueEquals(Protocol.InstancesMethod.Name));
+                var snapshot = hello.GetProperty("snapshot");
                 HelloPresence = snapshot.GetProperty("presence").Clone();
                 if (snapshot.TryGetProperty("health", out var health) && health.TryGetProperty("ts", out var ts))
                     SyncClock(ts);
@@ -350,14 +405,13 @@ internal static class InstancesCommand
                 ? name.GetString()
                 : null;
 
-        private static bool IsResponse(JsonDocument frame, string id) =>
-            frame.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("res")
-            && frame.RootElement.TryGetProperty("id", out var responseId) && responseId.ValueEquals(id);
+        private static bool IsResponse(JsonElement frame, string id) =>
+            frame.TryGetProperty("type", out var type) && type.ValueEquals("res")
+            && frame.TryGetProperty("id", out var responseId) && responseId.ValueEquals(id);
 
         /// <summary>The payload of an <c>ok</c> response; an error answer becomes <see cref="GatewayRefusedException"/>.</summary>
-        private static JsonElement Payload(JsonDocument frame, string method)
+        private static JsonElement Payload(JsonElement root, string method)
         {
-            var root = frame.RootElement;
             if (root.GetProperty("ok").GetBoolean())
                 return root.GetProperty("payload").Clone();
             var error = root.GetProperty("error");

@@ -5,7 +5,7 @@ using Presence.Gateway.Tls;
 namespace Presence.Gateway.Operators;
 
 /// <summary>What <c>instances</c> was asked to do.</summary>
-internal sealed record InstancesOptions(Uri Url, string? Token, string? Password, bool Watch, bool Json, bool Doctor = false, byte[]? TlsFingerprint = null);
+internal sealed record InstancesOptions(Uri Url, string? Token, string? Password, bool Watch, bool Json, bool Doctor = false, byte[]? TlsFingerprint = null, bool Nodes = false);
 
 /// <summary>
 /// The <c>instances</c> verb's options. Adding one: a field here, its line in <see cref="Bind"/>, and its
@@ -58,6 +58,11 @@ internal sealed class InstancesCommandLine
         Description = "Explain rows that look like the same client: which duplicate check applies, and the fix in the client.",
     };
 
+    private readonly Option<bool> _nodes = new("--nodes")
+    {
+        Description = "List the cluster's nodes instead: each member's status, whether the asked gateway reaches it, and the rows it owns (with --json: the raw presence-gateway.instances answer).",
+    };
+
     public static Command Create(CommandLineConsole console)
     {
         var options = new InstancesCommandLine();
@@ -70,11 +75,14 @@ internal sealed class InstancesCommandLine
             options._watch,
             options._json,
             options._doctor,
+            options._nodes,
         };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(options._doctor) && (result.GetValue(options._watch) || result.GetValue(options._json)))
-                result.AddError("--doctor prints one report: it cannot be combined with --watch or --json.");
+            if (result.GetValue(options._doctor) && (result.GetValue(options._watch) || result.GetValue(options._json) || result.GetValue(options._nodes)))
+                result.AddError("--doctor prints one report: it cannot be combined with --watch, --json or --nodes.");
+            else if (result.GetValue(options._nodes) && result.GetValue(options._watch))
+                result.AddError("--nodes prints the members once: it cannot be combined with --watch.");
         });
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -96,7 +104,8 @@ internal sealed class InstancesCommandLine
         parsed.GetValue(_watch),
         parsed.GetValue(_json),
         parsed.GetValue(_doctor),
-        parsed.GetValue(_tlsFingerprint) ?? CertificateFingerprint.Parse(Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TLS_FINGERPRINT")));
+        parsed.GetValue(_tlsFingerprint) ?? CertificateFingerprint.Parse(Environment.GetEnvironmentVariable("PRESENCE_GATEWAY_TLS_FINGERPRINT")),
+        parsed.GetValue(_nodes));
 
     private static byte[]? ParseFingerprint(ArgumentResult result, string text)
     {

@@ -63,8 +63,8 @@ internal static class DeviceMethods
         return null;
     }
 
-    /// <summary>Absent or null params are read as <c>{}</c>; anything else must be an object without properties.</summary>
-    private static string? InvalidParams(string method, JsonElement? parameters)
+    /// <summary>Absent or null params are read as <c>{}</c>; anything else must be an object without properties (also for <see cref="InstancesMethod"/>).</summary>
+    public static string? InvalidParams(string method, JsonElement? parameters)
     {
         if (parameters is not { ValueKind: not JsonValueKind.Null } root)
             return null;

@@ -94,4 +94,39 @@ public sealed class PresenceMergeSpecs
         Assert.Equal(T0, entries.Single(e => e.Reason == "disconnect" && e.Ts == T0).Ts);
         Assert.Same(left, left.NodeLeft("nobody", T0));
     }
+
+    [Fact]
+    public void Should_tell_each_row_of_the_view_its_key_and_the_node_whose_newest_version_it_shows()
+    {
+        var state = State()
+            .Upsert(Key("Local-Client"), new PresenceUpdate { InstanceId = "Local-Client", Text = "local" }, T0 + 1)
+            .Upsert(Key("dev"), new PresenceUpdate { Text = "local, older" }, T0 + 2)
+            .WithNode("10.0.0.2:4053#7", Node(OtherSelf("b", T0 + 3), ("dev", Newer with { Ts = T0 + 4 }), ("box", Older with { Ts = T0 + 5 })));
+
+        var origins = state.Origins("10.0.0.1:4053", id => id.Split('#')[0]);
+
+        // One per row of the list, in its order: the node's own rows under its name, another node's under its address.
+        var snapshot = state.ToSnapshot();
+        Assert.Equal(snapshot.Entries.Select(e => (e.Ts, e.InstanceId)), origins.Select(o => (o.Ts, o.InstanceId)));
+        Assert.Equal((null, "10.0.0.1:4053", SelfInstanceId), (origins[0].Key, origins[0].Node, origins[0].InstanceId));
+        Assert.Equal("10.0.0.2:4053", Assert.Single(origins, o => o.InstanceId == "gw-b").Node);
+        Assert.Null(Assert.Single(origins, o => o.InstanceId == "gw-b").Key);
+        Assert.Equal(Key("box"), Assert.Single(origins, o => o.Node == "10.0.0.2:4053" && o.Key is not null && o.Ts == T0 + 5).Key);
+        var local = Assert.Single(origins, o => o.InstanceId == "Local-Client");
+        Assert.Equal((Key("local-client"), "10.0.0.1:4053"), (local.Key!.Value, local.Node));
+        // A key both nodes have is shown as the newer node's version, so it is that node's row.
+        var dev = Assert.Single(origins, o => o.Key == Key("dev"));
+        Assert.Equal(("10.0.0.2:4053", T0 + 4), (dev.Node, dev.Ts));
+    }
+
+    [Fact]
+    public void Should_tell_a_single_node_its_rows_are_its_own()
+    {
+        var state = State().WithRows(["a", "b"], T0 + 1);
+
+        var origins = state.Origins("gw-host", id => throw new InvalidOperationException($"no other node: {id}"));
+
+        Assert.Equal(new PresenceKey?[] { null, Key("b"), Key("a") }, origins.Select(o => o.Key));
+        Assert.All(origins, o => Assert.Equal("gw-host", o.Node));
+    }
 }

@@ -74,6 +74,29 @@ public sealed class PresenceManagerActorSpecs(ITestOutputHelper output) : Akka.T
     }
 
     [Fact]
+    public async Task Should_answer_where_rows_come_from_as_one_node_named_after_its_host_until_a_replicator_names_it()
+    {
+        var manager = await StartManager();
+        manager.Tell(Row("Beacon-1"));
+
+        var alone = await manager.Ask<GetPresenceOriginsResponse>(GetPresenceOrigins.Instance, TimeSpan.FromSeconds(3));
+
+        Assert.Equal(new PresenceKey?[] { null, PresenceKey.From("beacon-1") }, alone.Rows.Select(row => row.Key));
+        Assert.All(alone.Rows, row => Assert.Equal("gw-host", row.Node));
+        Assert.Equal(new PresenceNode("gw-host", "up", true), Assert.Single(alone.Nodes));
+
+        var replicator = CreateTestProbe();
+        manager.Tell(new Presence.Actors.Cluster.ReplicationProtocol.WatchLocalRows(replicator.Ref, "127.0.0.1:4053"));
+        manager.Tell(new Presence.Actors.Cluster.ReplicationProtocol.MembersChanged([new PresenceNode("127.0.0.1:4053", "up", true), new PresenceNode("127.0.0.1:4054", "up", false)]));
+
+        var clustered = await manager.Ask<GetPresenceOriginsResponse>(GetPresenceOrigins.Instance, TimeSpan.FromSeconds(3));
+
+        Assert.All(clustered.Rows, row => Assert.Equal("127.0.0.1:4053", row.Node));
+        Assert.Equal(["127.0.0.1:4053", "127.0.0.1:4054"], clustered.Nodes.Select(node => node.Address));
+        Assert.False(clustered.Nodes[1].Reachable);
+    }
+
+    [Fact]
     public async Task Should_hold_the_self_row_before_any_client_connects()
     {
         var manager = await StartManager();

@@ -68,6 +68,35 @@ public sealed class ClusterReplicationSpecs : TestKit, IAsyncLifetime
     }
 
     [Fact]
+    public async Task Should_tell_which_node_owns_each_row_and_list_the_members_as_one_becomes_unreachable_and_is_removed()
+    {
+        _nodes = await ClusterNode.StartClusterAsync();
+        var addressA = PresenceReplicatorActor.NodeAddress(A.NodeId);
+        A.Upsert("Mac-1", new PresenceUpdate { InstanceId = "Mac-1", Host = "mac", Text = "Node: mac" });
+
+        await AwaitAssertAsync(async () =>
+        {
+            var origins = await C.OriginsAsync();
+            var row = Assert.Single(origins.Rows, r => r.InstanceId == "Mac-1");
+            Assert.Equal((PresenceKey.From("mac-1"), addressA), (row.Key!.Value, row.Node));
+            Assert.Equal(addressA, Assert.Single(origins.Rows, r => r.InstanceId == "gw-a").Node);
+            Assert.Equal(PresenceReplicatorActor.NodeAddress(C.NodeId), origins.Rows[0].Node);
+            Assert.Equal(3, origins.Nodes.Count(n => n.Status == "up" && n.Reachable));
+        }, Convergence);
+
+        await A.CrashAsync();
+
+        // Unreachable first (its rows leave the view at once), then downed and removed from the members.
+        await AwaitAssertAsync(async () =>
+        {
+            var origins = await C.OriginsAsync();
+            Assert.DoesNotContain(origins.Rows, r => r.Node == addressA);
+            Assert.False(Assert.Single(origins.Nodes, n => n.Address == addressA).Reachable);
+        }, FailureBound);
+        await AwaitAssertAsync(async () => Assert.Equal(2, (await C.OriginsAsync()).Nodes.Length), FailureBound);
+    }
+
+    [Fact]
     public async Task Should_merge_one_key_from_two_nodes_newest_ts_first_with_missing_fields_filled()
     {
         _nodes = await ClusterNode.StartClusterAsync();

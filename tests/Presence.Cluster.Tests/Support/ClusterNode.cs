@@ -88,6 +88,10 @@ internal sealed class ClusterNode : IAsyncDisposable
         return response.Snapshot;
     }
 
+    /// <summary>Where each row of this node's view comes from, and the members as this node sees them.</summary>
+    public Task<PresenceQueries.GetPresenceOriginsResponse> OriginsAsync() =>
+        Manager.Ask<PresenceQueries.GetPresenceOriginsResponse>(PresenceQueries.GetPresenceOrigins.Instance, TimeSpan.FromSeconds(3));
+
     public void Upsert(string key, PresenceUpdate update, ConnectionId? owner = null) =>
         Manager.Tell(new PresenceCommands.Upsert(PresenceKey.From(key), update, owner));
 

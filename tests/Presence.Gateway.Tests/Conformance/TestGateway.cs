@@ -38,11 +38,22 @@ internal sealed class TestGateway : IAsyncDisposable
     /// otherwise; an option in <paramref name="args"/> replaces its default. <paramref name="hocon"/> overrides
     /// <c>gateway.*</c> and <c>presence.*</c> keys (short timers).
     /// </summary>
-    public static async Task<TestGateway> StartAsync(string hocon = "", params string[] args)
+    public static Task<TestGateway> StartAsync(string hocon = "", params string[] args) =>
+        StartWithSelfAsync(SelfInstanceId, SelfHost, hocon, args);
+
+    /// <summary>
+    /// A gateway that is one node of an in-process cluster: <paramref name="clusterPort"/> is its Akka.Remote port and
+    /// <paramref name="seedPort"/> the port of the node to join (its own for the first). Its self row is named after
+    /// <paramref name="name"/>, so that each node's row is told apart.
+    /// </summary>
+    public static Task<TestGateway> StartNodeAsync(string name, int clusterPort, int seedPort) =>
+        StartWithSelfAsync($"{SelfInstanceId}-{name}", $"{SelfHost}-{name}", "", ["--cluster", "--cluster-port", clusterPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", $"127.0.0.1:{seedPort}"]);
+
+    private static async Task<TestGateway> StartWithSelfAsync(string selfInstanceId, string selfHost, string hocon, string[] args)
     {
         (string Option, string Value)[] defaults = [("--port", "0"), ("--bind", "127.0.0.1"), ("--auth", "token"), ("--token", Token)];
         // A fixed self row makes the gateway's own entry predictable whatever machine runs the suite.
-        var self = SelfEntry.Create(SelfHost, SelfIp, "0.1.0", "linux conformance", "Linux", SelfInstanceId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var self = SelfEntry.Create(selfHost, SelfIp, "0.1.0", "linux conformance", "Linux", selfInstanceId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         string[] options = [.. defaults.Where(d => !args.Contains(d.Option)).SelectMany(d => new[] { d.Option, d.Value }), .. args];
         var app = GatewayApp.Build(options, ConfigurationFactory.ParseString(hocon), self);
         try

@@ -83,6 +83,42 @@ public sealed class ConnectionActorSpecs : TestKit
     }
 
     [Fact]
+    public async Task Should_answer_the_instances_read_from_the_managers_origins_with_later_frames_waiting_their_turn()
+    {
+        await ConnectAsync();
+
+        Frame("i1", "presence-gateway.instances");
+        Frame("h1", "health");
+        await _manager.ExpectMsgAsync<GetPresenceOrigins>();
+        await AwaitAssertAsync(() => Assert.Equal(["c1"], _connection.ResponseIds));
+
+        _manager.Reply(new GetPresenceOriginsResponse(
+            [new PresenceOrigin(null, "127.0.0.1:4053", 1_000, "gw-self"), new PresenceOrigin(PresenceKey.From("conn-7"), "127.0.0.1:4054", 900, null)],
+            [new PresenceNode("127.0.0.1:4053", "up", true), new PresenceNode("127.0.0.1:4054", "leaving", false)]));
+
+        await AwaitAssertAsync(() => Assert.Equal(["c1", "i1", "h1"], _connection.ResponseIds));
+        var payload = _connection.Sent.Single(frame => (string?)frame["id"] == "i1")["payload"]!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            {"rows":[{"node":"127.0.0.1:4053","ts":1000,"instanceId":"gw-self"},{"key":"conn-7","node":"127.0.0.1:4054","ts":900}],
+             "nodes":[{"address":"127.0.0.1:4053","status":"up","reachable":true},{"address":"127.0.0.1:4054","status":"leaving","reachable":false}]}
+            """), payload), payload.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Should_answer_unavailable_when_the_manager_cannot_tell_where_rows_come_from()
+    {
+        await ConnectAsync();
+
+        Frame("i1", "presence-gateway.instances");
+        await _manager.ExpectMsgAsync<GetPresenceOrigins>();
+        _manager.Reply(new Status.Failure(new InvalidOperationException("manager gone")));
+
+        await AwaitAssertAsync(() => Assert.Equal(["c1", "i1"], _connection.ResponseIds));
+        Assert.Equal("UNAVAILABLE", (string?)_connection.Sent[^1]["error"]!["code"]);
+        Assert.Null(_connection.Closed);
+    }
+
+    [Fact]
     public async Task Should_report_a_frame_handled_only_once_it_is_answered()
     {
         await ConnectAsync();

@@ -126,6 +126,26 @@ public sealed class InstancesCommandSpecs
     }
 
     [Fact]
+    public async Task Should_show_the_key_of_a_row_keyed_by_its_connection_in_the_next_table_of_a_watch()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        using var output = new WatchedWriter();
+        using var error = new StringWriter();
+        using var stop = new CancellationTokenSource();
+        var console = new CommandLineConsole(output, error, Interactive: false);
+        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, stop.Token);
+        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
+        Assert.DoesNotContain("KEY", output.ToString(), StringComparison.Ordinal);
+
+        await using var anonymous = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], displayName: "Anonymous-Host"));
+
+        // A client without instanceId is keyed by its connection: the table that shows it has a KEY column with that id.
+        await output.WaitForAsync(text => Regex.IsMatch(text, @"KEY.*\n(.*\n)*.*Anonymous-Host\s+—\s+[0-9a-f-]{36} "), Timeout);
+        await stop.CancelAsync();
+        Assert.Equal(0, await run);
+    }
+
+    [Fact]
     public async Task Should_colour_the_status_and_redraw_the_watch_in_place_on_a_terminal()
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -170,7 +190,8 @@ public sealed class InstancesCommandSpecs
         Assert.Equal("", error.ToString());
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(TestGateway gateway, params string[] args)
+    /// <summary>Runs <c>instances</c> against <paramref name="gateway"/> with <paramref name="args"/>, its output redirected.</summary>
+    internal static async Task<(int Code, string Output, string Error)> RunAsync(TestGateway gateway, params string[] args)
     {
         using var timeout = new CancellationTokenSource(Timeout);
         return await InvokeAsync(timeout.Token, ["instances", "--url", gateway.Url.ToString(), .. args]);

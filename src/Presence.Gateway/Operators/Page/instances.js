@@ -29,6 +29,7 @@
     detailsText: $('details-text'),
     detailsCopy: $('details-copy'),
     counts: { active: $('count-active'), left: $('count-left'), idle: $('count-idle'), stale: $('count-stale'), total: $('count-total') },
+    nodes: { wrap: $('count-nodes-wrap'), count: $('count-nodes'), word: $('count-nodes-word') },
   };
 
   const state = {
@@ -47,7 +48,11 @@
     sort: { by: '', descending: false },
     filter: '',
     selected: null,
+    // The latest answer to presence-gateway.instances ({rows, nodes}), or null: a gateway without it gets no tags.
+    origins: null,
   };
+
+  const INSTANCES_METHOD = 'presence-gateway.instances';
 
   // ---- token ----------------------------------------------------------------------------
 
@@ -104,7 +109,8 @@
     setConnection('connecting', state.attempt ? `Reconnecting… (attempt ${state.attempt + 1})` : 'Connecting…');
     const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`);
     state.socket = socket;
-    const session = { connectId: null, helloTimer: 0, watchdog: 0, tickMs: 30000, failed: null };
+    // origins: the instances read of this socket, once hello-ok says the gateway has it (see refreshOrigins).
+    const session = { connectId: null, helloTimer: 0, watchdog: 0, tickMs: 30000, failed: null, origins: null };
 
     // No frame for two tick intervals means the gateway (or the path to it) is gone.
     const armWatchdog = () => {
@@ -121,7 +127,8 @@
       }
       armWatchdog();
       if (frame.type === 'event') onEvent(socket, session, frame);
-      else if (frame.type === 'res' && frame.id === session.connectId) onHello(session, frame);
+      else if (frame.type === 'res' && frame.id === session.connectId) onHello(socket, session, frame);
+      else if (frame.type === 'res' && session.origins && frame.id === session.origins.inFlight) onOrigins(socket, session, frame);
     });
     socket.addEventListener('close', (event) => {
       clearTimeout(session.helloTimer);
@@ -140,7 +147,10 @@
         sendConnect(socket, session);
         break;
       case 'presence':
-        if (Array.isArray(payload.presence)) applyPresence(payload.presence, frame.stateVersion && frame.stateVersion.presence);
+        if (Array.isArray(payload.presence)) {
+          applyPresence(payload.presence, frame.stateVersion && frame.stateVersion.presence);
+          refreshOrigins(socket, session);
+        }
         break;
       case 'tick':
         syncClock(payload.ts);
@@ -170,7 +180,7 @@
     session.helloTimer = setTimeout(() => socket.close(4000, 'connect timeout'), CONNECT_TIMEOUT_MS);
   }
 
-  function onHello(session, frame) {
+  function onHello(socket, session, frame) {
     clearTimeout(session.helloTimer);
     if (!frame.ok) {
       // The gateway closes the socket right after an error; the close handler acts on what it said.
@@ -187,6 +197,78 @@
     setConnection('connected', 'Connected');
     ui.gatewayInfo.textContent = `Gateway ${(hello.server && hello.server.version) || ''} · ${location.host}`;
     applyPresence(snapshot.presence || [], snapshot.stateVersion && snapshot.stateVersion.presence, true);
+    const methods = (hello.features && hello.features.methods) || [];
+    // Only this gateway has the instances read; an OpenClaw gateway would answer "unknown method", so it is not asked.
+    session.origins = methods.includes(INSTANCES_METHOD) ? { inFlight: null, due: false, seq: 0 } : null;
+    state.origins = null;
+    refreshOrigins(socket, session);
+  }
+
+  // ---- where rows come from -------------------------------------------------------------
+
+  /**
+   * Asks for each row's key and node after a list arrives. One request at a time: a list that comes while one is
+   * out only marks another as due, sent when the answer arrives, so a burst of events costs two requests, not one each.
+   */
+  function refreshOrigins(socket, session) {
+    const origins = session.origins;
+    if (!origins) return;
+    if (origins.inFlight) {
+      origins.due = true;
+      return;
+    }
+    origins.due = false;
+    origins.inFlight = `instances-${++origins.seq}`;
+    socket.send(JSON.stringify({ type: 'req', id: origins.inFlight, method: INSTANCES_METHOD }));
+  }
+
+  function onOrigins(socket, session, frame) {
+    session.origins.inFlight = null;
+    if (!frame.ok) {
+      // Listed but refused (say, by a proxy in between): the page goes on without tags rather than asking again.
+      session.origins = null;
+      state.origins = null;
+    } else {
+      state.origins = frame.payload || null;
+    }
+    queueRender();
+    if (session.origins && session.origins.due) refreshOrigins(socket, session);
+  }
+
+  /**
+   * Pairs each entry with its row of the answer, as InstancesTable.WithOrigins does for `instances`: the same
+   * instanceId (case-insensitively, or both without) and the same ts, else the nearest ts (a live connection's row is
+   * renewed without an event, so the answer may be newer than the list).
+   */
+  function pairOrigins(entries, answer) {
+    const paired = new Map();
+    if (!answer || !Array.isArray(answer.rows)) return paired;
+    const idOf = (value) => String(value || '').toLowerCase();
+    const free = answer.rows.slice();
+    for (const exact of [true, false]) {
+      for (const entry of entries) {
+        if (paired.has(entry)) continue;
+        let best = -1;
+        for (let i = 0; i < free.length; i++) {
+          const row = free[i];
+          if (!row || idOf(row.instanceId) !== idOf(entry.instanceId) || (exact && row.ts !== entry.ts)) continue;
+          if (best < 0 || Math.abs(row.ts - entry.ts) < Math.abs(free[best].ts - entry.ts)) best = i;
+        }
+        if (best >= 0) {
+          paired.set(entry, free[best]);
+          free[best] = null;
+        }
+      }
+    }
+    return paired;
+  }
+
+  /** Nodes the list spans: the members, and any node whose rows stay after it left. */
+  function nodeCount(answer, paired) {
+    if (!answer) return 0;
+    const nodes = new Set((answer.nodes || []).map((node) => node.address));
+    for (const row of paired.values()) nodes.add(row.node);
+    return nodes.size;
   }
 
   function onClosed(event, error) {
@@ -353,6 +435,12 @@
       } else {
         row.text[name] = td.appendChild(document.createTextNode(''));
       }
+      if (name === 'instance') {
+        row.keyEl = document.createElement('span');
+        row.keyEl.className = 'key';
+        row.keyEl.hidden = true;
+        td.append(row.keyEl);
+      }
       if (name === 'host') {
         row.badge = document.createElement('span');
         row.badge.className = 'badge';
@@ -364,6 +452,10 @@
         row.dup.textContent = 'dup?';
         row.dup.hidden = true;
         td.append(row.dup);
+        row.nodeTag = document.createElement('span');
+        row.nodeTag.className = 'node-tag';
+        row.nodeTag.hidden = true;
+        td.append(row.nodeTag);
       }
       tr.append(td);
     }
@@ -383,8 +475,19 @@
     return config.sources[reason] || String(reason).replace(/-/g, ' ');
   }
 
-  function updateRow(row, entry, duplicate) {
+  function updateRow(row, entry, duplicate, origin, showNodes) {
     row.entry = entry;
+    // The key where it says more than the instanceId: a row keyed by its device, its connection, its beacon's text…
+    const key = origin && origin.key && origin.key !== String(entry.instanceId || '').trim().toLowerCase() ? origin.key : '';
+    if (row.keyEl.textContent !== key) row.keyEl.textContent = key;
+    if (row.keyEl.hidden === !!key) row.keyEl.hidden = !key;
+    const node = showNodes && origin ? origin.node : '';
+    if (row.nodeTag.textContent !== node) {
+      row.nodeTag.textContent = node;
+      row.nodeTag.title = node ? `From cluster node ${node}` : '';
+      row.tr.dataset.node = node;
+    }
+    if (row.nodeTag.hidden === !!node) row.nodeTag.hidden = !node;
     setText(row, 'host', dash(entry.host));
     setText(row, 'instance', dash(entry.instanceId));
     row.dup.hidden = !duplicate;
@@ -467,6 +570,13 @@
     state.renderQueued = false;
     const list = ordered(state.entries);
     const duplicates = lookAlikes(state.entries);
+    const origins = pairOrigins(state.entries, state.origins);
+    const nodes = nodeCount(state.origins, origins);
+    // A tag on every row says nothing while there is one node; the count in the header still does.
+    ui.nodes.wrap.hidden = nodes === 0;
+    ui.nodes.count.textContent = String(nodes);
+    ui.nodes.word.textContent = nodes === 1 ? 'node' : 'nodes';
+    ui.nodes.wrap.title = state.origins ? (state.origins.nodes || []).map((n) => `${n.address} ${n.status}${n.reachable ? '' : ', unreachable'}`).join('\n') : '';
     const live = new Set();
     let previous = null;
     for (const { key, entry } of list) {
@@ -476,7 +586,7 @@
         row = createRow(key);
         state.rows.set(key, row);
       }
-      updateRow(row, entry, duplicates.get(entry));
+      updateRow(row, entry, duplicates.get(entry), origins.get(entry), nodes > 1);
       const hidden = !matches(entry);
       if (row.tr.hidden !== hidden) row.tr.hidden = hidden;
       // Keyed placement: a row already in its place is not touched, so a steady list costs no layout.
