@@ -199,7 +199,7 @@ public sealed class PresenceState
     {
         var nodes = _nodes.Select(node => (node.Key, node.Value.Self, (IEnumerable<KeyValuePair<PresenceKey, PresenceRow>>)node.Value.Rows));
         return PresenceMerge.Place(_self, _rows, nodes, _limits.MaxEntries)
-            .Select(row => new PresenceOrigin(row.Key, row.Node is null ? localNode : nodeAddress(row.Node), row.Row.Entry.Ts, row.Row.Entry.InstanceId))
+            .Select(row => new PresenceOrigin(row.Key, row.Node is null ? localNode : nodeAddress(row.Node), row.Row.Entry.Ts, row.Row.Entry.InstanceId, row.Row.Entry.Text))
             .ToImmutableArray();
     }
 

@@ -25,6 +25,9 @@ internal sealed record InstanceView(
     /// <summary>The node that owns the row (<c>host:port</c> in a cluster), from <c>presence-gateway.instances</c>; empty when unknown.</summary>
     public string Node { get; init; } = "";
 
+    /// <summary>The entry's <c>text</c>, which tells apart rows without an instanceId written in the same millisecond.</summary>
+    public string EntryText { get; init; } = "";
+
     /// <summary>The key says something the instance id does not: the row is keyed by a device, a connection, a host…</summary>
     public bool KeyDiffers => Key.Length > 0 && !string.Equals(Key, InstanceId.Trim(), StringComparison.OrdinalIgnoreCase);
 
@@ -43,7 +46,7 @@ internal sealed record InstanceView(
             Number("lastInputSeconds"),
             Text("reason"),
             Number("ts") ?? 0,
-            Text("mode") == "gateway" && Text("reason") == "self");
+            Text("mode") == "gateway" && Text("reason") == "self") { EntryText = Text("text") ?? "" };
     }
 }
 
@@ -145,12 +148,14 @@ internal static class InstancesTable
     /// <summary>
     /// Gives each row its key and node from the answer's rows: the one with the same instanceId (case-insensitively, or
     /// both without) and the same <c>ts</c>, else the nearest <c>ts</c> (a live connection's row is renewed without an
-    /// event, so it may have moved on since the list was sent). The Instances page pairs them the same way (instances.js).
+    /// event, so it may have moved on since the list was sent); among those, one with the same text first, since rows
+    /// without an instanceId written in the same millisecond differ by nothing else. The Instances page pairs them the
+    /// same way (instances.js).
     /// </summary>
     private static List<InstanceView> WithOrigins(List<InstanceView> views, JsonElement instances)
     {
         var origins = instances.GetProperty("rows").EnumerateArray()
-            .Select(row => (Key: Text(row, "key"), Node: Text(row, "node"), Ts: row.TryGetProperty("ts", out var ts) && ts.TryGetInt64(out var value) ? value : 0, Instance: Text(row, "instanceId").ToLowerInvariant()))
+            .Select(row => (Key: Text(row, "key"), Node: Text(row, "node"), Ts: row.TryGetProperty("ts", out var ts) && ts.TryGetInt64(out var value) ? value : 0, Instance: Text(row, "instanceId").ToLowerInvariant(), Text: Text(row, "text")))
             .ToList();
         var taken = new bool[origins.Count];
         var paired = new int[views.Count];
@@ -162,12 +167,14 @@ internal static class InstancesTable
                 if (paired[i] >= 0)
                     continue;
                 var instance = views[i].InstanceId.ToLowerInvariant();
+                var view = views[i];
+                (int, long) Distance(int j) => (origins[j].Text == view.EntryText ? 0 : 1, Math.Abs(origins[j].Ts - view.Ts));
                 var best = -1;
                 for (var j = 0; j < origins.Count; j++)
                 {
                     if (taken[j] || origins[j].Instance != instance || (exact && origins[j].Ts != views[i].Ts))
                         continue;
-                    if (best < 0 || Math.Abs(origins[j].Ts - views[i].Ts) < Math.Abs(origins[best].Ts - views[i].Ts))
+                    if (best < 0 || Distance(j).CompareTo(Distance(best)) < 0)
                         best = j;
                 }
                 if (best >= 0)

@@ -9,8 +9,8 @@ namespace Presence.Gateway.Protocol;
 /// <c>presence-gateway.instances</c>: this gateway's own read for operator views (its Instances page and
 /// <c>instances</c>), beside <c>system-presence</c>, whose entries are the protocol's closed object and so cannot
 /// carry a row's presence key or the node that owns it. Payload:
-/// <c>{"rows":[{"key","node","ts","instanceId"}],"nodes":[{"address","status","reachable"}]}</c>, one row per
-/// entry of the current list (<c>key</c> absent for a gateway's own row, <c>instanceId</c> when the entry has one),
+/// <c>{"rows":[{"key","node","ts","instanceId","text"}],"nodes":[{"address","status","reachable"}]}</c>, one row per
+/// entry of the current list (<c>key</c> absent for a gateway's own row, <c>instanceId</c> and <c>text</c> when the entry has them, to pair a row with its entry),
 /// and the cluster's members (a gateway alone: itself, up). Same scope as <c>system-presence</c>; params as
 /// OpenClaw's read methods take them: none, or the empty object.
 /// </summary>
@@ -34,6 +34,8 @@ internal static class InstancesMethod
                 writer.WriteNumber("ts"u8, row.Ts);
                 if (row.InstanceId is { } instanceId)
                     writer.WriteString("instanceId"u8, instanceId);
+                if (row.Text is { } text)
+                    writer.WriteString("text"u8, text);
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

@@ -26,9 +26,9 @@ public sealed class InstancesMethodSpecs
         var answer = Assert.IsType<JsonObject>(await reader.CallOkAsync(Method));
 
         var rows = answer["rows"]!.AsArray().Select(row => row!.AsObject()).ToList();
-        // Every entry of the list has its row, and the rows say no more than key, node, ts and instanceId.
+        // Every entry of the list has its row, and the rows say no more than key, node, ts, instanceId and text.
         Assert.Equal(list.Count, rows.Count);
-        Assert.All(rows, row => Assert.Subset(new HashSet<string> { "key", "node", "ts", "instanceId" }, row.Select(field => field.Key).ToHashSet()));
+        Assert.All(rows, row => Assert.Subset(new HashSet<string> { "key", "node", "ts", "instanceId", "text" }, row.Select(field => field.Key).ToHashSet()));
         Assert.All(rows, row => Assert.Equal(TestGateway.SelfHost, (string?)row["node"]));
         var self = Assert.Single(rows, row => (string?)row["instanceId"] == TestGateway.SelfInstanceId);
         Assert.Null(self["key"]);

@@ -93,7 +93,7 @@ public sealed class ConnectionActorSpecs : TestKit
         await AwaitAssertAsync(() => Assert.Equal(["c1"], _connection.ResponseIds));
 
         _manager.Reply(new GetPresenceOriginsResponse(
-            [new PresenceOrigin(null, "127.0.0.1:4053", 1_000, "gw-self"), new PresenceOrigin(PresenceKey.From("conn-7"), "127.0.0.1:4054", 900, null)],
+            [new PresenceOrigin(null, "127.0.0.1:4053", 1_000, "gw-self", null), new PresenceOrigin(PresenceKey.From("conn-7"), "127.0.0.1:4054", 900, null, null)],
             [new PresenceNode("127.0.0.1:4053", "up", true), new PresenceNode("127.0.0.1:4054", "leaving", false)]));
 
         await AwaitAssertAsync(() => Assert.Equal(["c1", "i1", "h1"], _connection.ResponseIds));

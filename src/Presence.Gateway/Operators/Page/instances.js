@@ -238,12 +238,18 @@
   /**
    * Pairs each entry with its row of the answer, as InstancesTable.WithOrigins does for `instances`: the same
    * instanceId (case-insensitively, or both without) and the same ts, else the nearest ts (a live connection's row is
-   * renewed without an event, so the answer may be newer than the list).
+   * renewed without an event, so the answer may be newer than the list); among those, one with the same text first,
+   * since rows without an instanceId written in the same millisecond differ by nothing else.
    */
   function pairOrigins(entries, answer) {
     const paired = new Map();
     if (!answer || !Array.isArray(answer.rows)) return paired;
     const idOf = (value) => String(value || '').toLowerCase();
+    const textDiffers = (row, entry) => (String(row.text || '') === String(entry.text || '') ? 0 : 1);
+    const closer = (row, best, entry) => {
+      const byText = textDiffers(row, entry) - textDiffers(best, entry);
+      return byText !== 0 ? byText < 0 : Math.abs(row.ts - entry.ts) < Math.abs(best.ts - entry.ts);
+    };
     const free = answer.rows.slice();
     for (const exact of [true, false]) {
       for (const entry of entries) {
@@ -252,7 +258,7 @@
         for (let i = 0; i < free.length; i++) {
           const row = free[i];
           if (!row || idOf(row.instanceId) !== idOf(entry.instanceId) || (exact && row.ts !== entry.ts)) continue;
-          if (best < 0 || Math.abs(row.ts - entry.ts) < Math.abs(free[best].ts - entry.ts)) best = i;
+          if (best < 0 || closer(row, free[best], entry)) best = i;
         }
         if (best >= 0) {
           paired.set(entry, free[best]);
