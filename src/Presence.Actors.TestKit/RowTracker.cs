@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using Presence.Actors.Domain;
 
 namespace Presence.Actors.TestKit;
@@ -45,8 +47,10 @@ public sealed class RowCounts
 internal sealed class RowTracker(long ttlMs, DateTimeOffset start, bool keepChanges)
 {
     // Instance ids are compared as presence keys are, without case; comparing in place saves a lowered copy per row per event.
-    private Dictionary<string, Seen> _previous = new(StringComparer.OrdinalIgnoreCase);
-    private Dictionary<string, Seen> _current = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, int> _rowsById = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, Change> _changes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<PresenceEntry> _gone = [];
+    private ImmutableArray<PresenceEntry> _previous = ImmutableArray<PresenceEntry>.Empty;
 
     public RowCounts Counts { get; } = new();
 
@@ -57,27 +61,65 @@ internal sealed class RowTracker(long ttlMs, DateTimeOffset start, bool keepChan
     public void Observe(ReceivedPresence received)
     {
         var nowMs = (start + received.At).ToUnixTimeMilliseconds();
-        _current.Clear();
         var rows = received.List.Entries;
+        var previous = _previous;
+        _previous = rows;
+        // A list is the one before with some rows taken out and the rows written since (new, or written again) in
+        // front, newest first: the rows both hold are the same entries in the same order. Matching them from the
+        // oldest end leaves only the few that changed to count by identity, instead of every row of both lists.
+        // (Were the order ever otherwise, a kept row would show up as gone and as new, which cancel out below.)
         // The self row (always first) never leaves.
-        for (var i = 1; i < rows.Length; i++)
+        _gone.Clear();
+        var i = previous.Length - 1;
+        var newest = rows.Length - 1;
+        for (; newest >= 1; newest--, i--)
         {
-            var id = Identity(rows[i]);
-            _current[id] = _current.TryGetValue(id, out var seen) ? new Seen(seen.Count + 1, Math.Min(seen.OldestTs, rows[i].Ts)) : new Seen(1, rows[i].Ts);
+            while (i >= 1 && !ReferenceEquals(previous[i], rows[newest]))
+                _gone.Add(previous[i--]);
+            if (i < 1)
+                break;
         }
-        foreach (var (id, before) in _previous)
+        for (; i >= 1; i--)
+            _gone.Add(previous[i]);
+
+        _changes.Clear();
+        for (var k = _gone.Count - 1; k >= 0; k--)
         {
-            var left = before.Count - (_current.TryGetValue(id, out var now) ? now.Count : 0);
-            if (left > 0)
-                Record(received.At, id, nowMs - before.OldestTs > ttlMs ? RowChangeKind.Expired : RowChangeKind.Evicted, left);
+            ref var change = ref CollectionsMarshal.GetValueRefOrAddDefault(_changes, Identity(_gone[k]), out var seen);
+            change = new Change(change.Gone + 1, 0, seen ? Math.Min(change.OldestGoneTs, _gone[k].Ts) : _gone[k].Ts);
         }
-        foreach (var (id, now) in _current)
+        for (var k = 1; k <= newest; k++)
+            CollectionsMarshal.GetValueRefOrAddDefault(_changes, Identity(rows[k]), out _).New++;
+
+        foreach (var (id, change) in _changes)
         {
-            var added = now.Count - (_previous.TryGetValue(id, out var before) ? before.Count : 0);
-            if (added > 0)
-                Record(received.At, id, RowChangeKind.Added, added);
+            if (change.Gone > change.New)
+                Record(received.At, id, nowMs - OldestTs(previous, id, change) > ttlMs ? RowChangeKind.Expired : RowChangeKind.Evicted, change.Gone - change.New);
         }
-        (_previous, _current) = (_current, _previous);
+        foreach (var (id, change) in _changes)
+        {
+            if (change.New > change.Gone)
+                Record(received.At, id, RowChangeKind.Added, change.New - change.Gone);
+            var count = _rowsById.GetValueOrDefault(id) + change.New - change.Gone;
+            if (count == 0)
+                _rowsById.Remove(id);
+            else
+                _rowsById[id] = count;
+        }
+    }
+
+    /// <summary>The oldest <c>ts</c> among the rows of <paramref name="id"/> in the list before: the gone rows', unless some stayed.</summary>
+    private long OldestTs(ImmutableArray<PresenceEntry> previous, string id, Change change)
+    {
+        if (_rowsById.GetValueOrDefault(id) == change.Gone)
+            return change.OldestGoneTs;
+        var oldest = long.MaxValue;
+        for (var i = 1; i < previous.Length; i++)
+        {
+            if (string.Equals(Identity(previous[i]), id, StringComparison.OrdinalIgnoreCase))
+                oldest = Math.Min(oldest, previous[i].Ts);
+        }
+        return oldest;
     }
 
     private void Record(TimeSpan at, string id, RowChangeKind kind, int count)
@@ -100,5 +142,6 @@ internal sealed class RowTracker(long ttlMs, DateTimeOffset start, bool keepChan
             Changes.Add(new RowChange(at, id, kind));
     }
 
-    private readonly record struct Seen(int Count, long OldestTs);
+    /// <summary>One identity's rows gone from and new in a list, and the oldest <c>ts</c> of those gone.</summary>
+    private record struct Change(int Gone, int New, long OldestGoneTs);
 }
