@@ -21,6 +21,8 @@ internal static class ServerFrames
     private static readonly byte[] ShutdownSeqPrefix = SeqPrefix("shutdown");
     private static readonly byte[] CloseObject = "}"u8.ToArray();
     private static readonly byte[] ClosePresencePayload = "}}"u8.ToArray();
+    // hello-ok's list sits in snapshot, in payload, in the frame: three objects to close after it.
+    private static readonly byte[] CloseHelloOk = "}}}"u8.ToArray();
     private static readonly byte[] EmptyList = "[]"u8.ToArray();
 
     [ThreadStatic]
@@ -136,7 +138,7 @@ internal static class ServerFrames
             writer.WritePropertyName("presence"u8);
             writer.WriteRawValue(EmptyList);
         });
-        return new OutboundFrame(default, head.AsMemory(0, head.Length - EmptyList.Length), presenceJson, ClosePresencePayload.Concat(CloseObject).ToArray());
+        return new OutboundFrame(default, head.AsMemory(0, head.Length - EmptyList.Length), presenceJson, CloseHelloOk);
     }
 
     /// <summary>The payload of the <c>health</c> method and of the hello snapshot.</summary>
