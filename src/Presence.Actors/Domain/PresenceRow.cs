@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics;
+
 namespace Presence.Actors.Domain;
 
 /// <summary>
@@ -32,4 +35,61 @@ internal readonly record struct RowAge(long Ts, long Written) : IComparable<RowA
     public RowAge Reversed => new(-Ts, -Written);
 
     public int CompareTo(RowAge other) => Ts != other.Ts ? Ts.CompareTo(other.Ts) : Written.CompareTo(other.Written);
+
+    private const int KeysOnStack = 512;
+
+    /// <summary>
+    /// Sorts <paramref name="rows"/> newest first. Every announcement sorts up to the whole bound, so the rows are
+    /// sorted as packed 64-bit keys (<c>ts</c> and write number, each relative to the smallest, then the row's index):
+    /// a sort of plain longs, then one pass to place the rows, instead of comparing ages and moving references in
+    /// two arrays (four to five times the time at 200 rows). Ages whose spans do not fit in one key (a clock that jumped
+    /// years, or a bound in the millions) take the comparison sort; both give the same order.
+    /// </summary>
+    public static void SortNewestFirst(Span<PresenceRow> rows)
+    {
+        if (rows.Length < 2)
+            return;
+        long minTs = long.MaxValue, maxTs = long.MinValue, minWritten = long.MaxValue, maxWritten = long.MinValue;
+        foreach (var row in rows)
+        {
+            minTs = Math.Min(minTs, row.Entry.Ts);
+            maxTs = Math.Max(maxTs, row.Entry.Ts);
+            minWritten = Math.Min(minWritten, row.Written);
+            maxWritten = Math.Max(maxWritten, row.Written);
+        }
+        // Unsigned differences: exact even where the signed ones would overflow.
+        var indexBits = BitsFor((ulong)(rows.Length - 1));
+        var writtenBits = BitsFor((ulong)maxWritten - (ulong)minWritten);
+        var tsBits = BitsFor((ulong)maxTs - (ulong)minTs);
+        if (indexBits + writtenBits + tsBits > 63)
+        {
+            SortByComparison(rows);
+            return;
+        }
+        var keys = rows.Length <= KeysOnStack ? stackalloc long[rows.Length] : new long[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var row = rows[i];
+            keys[i] = (long)((((ulong)row.Entry.Ts - (ulong)minTs) << (writtenBits + indexBits))
+                | (((ulong)row.Written - (ulong)minWritten) << indexBits)
+                | (uint)i);
+        }
+        keys.Sort();
+        var byIndex = ArrayPool<PresenceRow>.Shared.Rent(rows.Length);
+        rows.CopyTo(byIndex);
+        var indexMask = (1L << indexBits) - 1;
+        for (var i = 0; i < rows.Length; i++)
+            rows[i] = byIndex[(int)(keys[rows.Length - 1 - i] & indexMask)];
+        ArrayPool<PresenceRow>.Shared.Return(byIndex, clearArray: true);
+    }
+
+    private static void SortByComparison(Span<PresenceRow> rows)
+    {
+        var ages = new RowAge[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+            ages[i] = rows[i].Age.Reversed;
+        ages.AsSpan().Sort(rows);
+    }
+
+    private static int BitsFor(ulong value) => 64 - BitOperations.LeadingZeroCount(value);
 }

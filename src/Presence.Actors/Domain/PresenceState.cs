@@ -176,16 +176,12 @@ public sealed class PresenceState
             return new PresenceSnapshot(view, Version);
         }
         var ordered = new PresenceRow[_rows.Count + 1];
-        var ages = new RowAge[_rows.Count + 1];
         ordered[0] = _self;
         var i = 1;
         // The map's own struct enumerator: enumerating .Values costs about five times more per row.
         foreach (var (_, row) in _rows)
-        {
-            ordered[i] = row;
-            ages[i++] = row.Age.Reversed;
-        }
-        Array.Sort(ages, ordered, 1, _rows.Count);
+            ordered[i++] = row;
+        RowAge.SortNewestFirst(ordered.AsSpan(1));
         // Sorted in place behind the self row and handed over as is: no other reference to the array is kept.
         return new PresenceSnapshot(ImmutableCollectionsMarshal.AsImmutableArray(ordered), Version);
     }
