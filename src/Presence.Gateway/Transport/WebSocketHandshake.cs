@@ -77,7 +77,8 @@ internal static class WebSocketHandshake
     /// Reads a whole head (without its blank line) in place: the only strings made are the values an
     /// accepted upgrade keeps. Header names match case-insensitively; values lose the optional
     /// whitespace around them (spaces and tabs, RFC 9110 §5.5); of a repeated header the last counts,
-    /// except the proxy headers, whose values are joined with ", " as a proxy chain is. A line that is
+    /// except the proxy headers, whose values are joined with ", " as a proxy chain is, and <c>Host</c> and
+    /// <c>Sec-WebSocket-Key</c>, which may appear once only (RFC 9112 §3.2, RFC 6455 §11.3.1). A line that is
     /// not <c>name: value</c> with a token for a name (a folded continuation line, a space before the
     /// colon) is left to the HTTP server, which refuses it.
     /// </summary>
@@ -92,6 +93,7 @@ internal static class WebSocketHandshake
         ReadOnlySpan<byte> upgrade = default, connection = default, key = default, version = default, origin = default, host = default;
         string? forwardedFor = null, forwarded = null, forwardedProto = null;
         bool hasOrigin = false, proxied = false;
+        int hosts = 0, keys = 0;
         var rest = lineEnd < 0 ? default : head[(lineEnd + 2)..];
         while (lineEnd >= 0)
         {
@@ -109,7 +111,10 @@ internal static class WebSocketHandshake
             else if (Ascii.EqualsIgnoreCase(name, "connection"u8))
                 connection = value;
             else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-key"u8))
+            {
                 key = value;
+                keys++;
+            }
             else if (Ascii.EqualsIgnoreCase(name, "sec-websocket-version"u8))
                 version = value;
             else if (Ascii.EqualsIgnoreCase(name, "origin"u8))
@@ -118,7 +123,10 @@ internal static class WebSocketHandshake
                 hasOrigin = true;
             }
             else if (Ascii.EqualsIgnoreCase(name, "host"u8))
+            {
                 host = value;
+                hosts++;
+            }
             else if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8))
                 forwardedFor = Join(forwardedFor, value);
             else if (Ascii.EqualsIgnoreCase(name, "forwarded"u8))
@@ -129,7 +137,9 @@ internal static class WebSocketHandshake
         if (!HasToken(upgrade, "websocket"u8))
             return Status.NotWebSocket;
 
-        refusal = Check(connection, key, version, host);
+        refusal = hosts > 1 ? new Refusal(400, "Bad Request", "more than one Host header")
+            : keys > 1 ? new Refusal(400, "Bad Request", "more than one Sec-WebSocket-Key header")
+            : Check(connection, key, version, host);
         if (refusal is not null)
             return Status.Refused;
         request = new UpgradeRequest(Latin1(key), hasOrigin ? Latin1(origin) : null, Latin1(host), forwardedFor, forwarded, forwardedProto, proxied);

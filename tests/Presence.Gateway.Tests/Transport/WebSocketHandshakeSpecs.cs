@@ -96,11 +96,24 @@ public sealed class WebSocketHandshakeSpecs
     [Fact]
     public void Should_take_the_last_of_a_repeated_header_and_join_repeated_proxy_headers()
     {
-        var head = Upgrade(extra: "Host: second.example\r\nOrigin: https://a.example\r\nOrigin: https://b.example\r\nForwarded: for=10.0.0.1\r\nforwarded: for=10.0.0.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n");
+        var head = Upgrade(extra: "Origin: https://a.example\r\nOrigin: https://b.example\r\nForwarded: for=10.0.0.1\r\nforwarded: for=10.0.0.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http\r\n");
 
         Assert.Equal(Status.Upgrade, Read(head, out _, out var request, out _));
 
-        Assert.Equal(new UpgradeRequest(Key, "https://b.example", "second.example", null, "for=10.0.0.1, for=10.0.0.2", "https, http", Proxied: true), request);
+        Assert.Equal(new UpgradeRequest(Key, "https://b.example", "gw.example:18789", null, "for=10.0.0.1, for=10.0.0.2", "https, http", Proxied: true), request);
+    }
+
+    /// <summary>Which of two hosts or keys a proxy in between would have read is anyone's guess: refused, as RFC 9112 and 6455 say.</summary>
+    [Theory]
+    [InlineData("Host: second.example\r\n", "more than one Host header")]
+    [InlineData("host: gw.example:18789\r\n", "more than one Host header")]
+    [InlineData("Sec-WebSocket-Key: " + Key + "\r\n", "more than one Sec-WebSocket-Key header")]
+    public void Should_refuse_a_second_host_or_key(string extra, string message)
+    {
+        Assert.Equal(Status.Refused, Read(Upgrade(extra: extra), out _, out var request, out var refusal));
+
+        Assert.Null(request);
+        Assert.Equal((400, message), (refusal!.StatusCode, refusal.Message));
     }
 
     /// <summary>A head that arrives in many reads is read exactly as when it arrives whole.</summary>
