@@ -22,9 +22,9 @@ public sealed class PresenceState
     private readonly long _visibleAt;
     /// <summary>Rows written so far: the next write is <c>_writes + 1</c> (see <see cref="PresenceRow.Written"/>).</summary>
     private readonly long _writes;
-    private readonly EvictionCursor _eviction;
+    private readonly RowOrder _order;
 
-    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted, long visibleAt, long writes, EvictionCursor eviction)
+    private PresenceState(PresenceRow self, ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, PresenceLimits limits, ImmutableDictionary<string, RemoteNode> nodes, long evicted, long visibleAt, long writes, RowOrder order)
     {
         _self = self;
         _rows = rows;
@@ -34,11 +34,11 @@ public sealed class PresenceState
         Evicted = evicted;
         _visibleAt = visibleAt;
         _writes = writes;
-        _eviction = eviction;
+        _order = order;
     }
 
     public static PresenceState Create(PresenceEntry self, PresenceLimits limits) =>
-        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0, self.Ts, 0, default);
+        new(new PresenceRow(self, owner: null), ImmutableDictionary<PresenceKey, PresenceRow>.Empty, 1, limits, ImmutableDictionary<string, RemoteNode>.Empty, 0, self.Ts, 0, RowOrder.Empty);
 
     public long Version { get; }
 
@@ -100,14 +100,14 @@ public sealed class PresenceState
         if (existing is null && _limits.MaxEntries == 1)
             return this;
         var row = new PresenceRow(update.ApplyTo(existing?.Entry, now), owner ?? existing?.Owner, _writes + 1);
-        var eviction = _eviction;
+        var order = _order;
         ImmutableDictionary<PresenceKey, PresenceRow> rows;
         var evicted = 0;
         // The self row counts toward the bound and is never evicted: a new key in a full map replaces the oldest other row,
         // in one builder, so that the two changes share the copy of the map's top nodes.
         if (existing is null && _rows.Count >= _limits.MaxEntries - 1)
         {
-            (var oldest, eviction) = eviction.Oldest(_rows);
+            (var oldest, order) = order.Oldest(_rows);
             var builder = _rows.ToBuilder();
             builder.Remove(oldest);
             builder[key] = row;
@@ -118,7 +118,7 @@ public sealed class PresenceState
         {
             rows = _rows.SetItem(key, row);
         }
-        return new PresenceState(_self, rows, Version + 1, _limits, _nodes, Evicted + evicted, now, _writes + 1, eviction.AfterWriteAt(now));
+        return new PresenceState(_self, rows, Version + 1, _limits, _nodes, Evicted + evicted, now, _writes + 1, order.Wrote(row, existing, rows));
     }
 
     /// <summary>Re-stamps a connection's row as disconnected; a row since claimed by another connection is left alone.</summary>
@@ -131,8 +131,9 @@ public sealed class PresenceState
         if (!OwnedBy(key, owner))
             return this;
         var row = _rows[key];
-        var rows = _rows.SetItem(key, new PresenceRow(row.Entry with { Ts = now }, owner, _writes + 1));
-        return new PresenceState(_self, rows, Version, _limits, _nodes, Evicted, _visibleAt, _writes + 1, _eviction.AfterWriteAt(now));
+        var renewed = new PresenceRow(row.Entry with { Ts = now }, owner, _writes + 1);
+        var rows = _rows.SetItem(key, renewed);
+        return new PresenceState(_self, rows, Version, _limits, _nodes, Evicted, _visibleAt, _writes + 1, _order.Wrote(renewed, row, rows));
     }
 
     /// <summary>
@@ -148,7 +149,9 @@ public sealed class PresenceState
     {
         var swept = Expire(now);
         var due = now - swept._visibleAt >= _limits.RenewalAnnounceMs;
-        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, due ? swept.Version + 1 : swept.Version, _limits, swept._nodes, swept.Evicted, due ? now : swept._visibleAt, _writes, swept._eviction);
+        // An order lost to a clock that went back is taken anew here, once per sweep, rather than sorted for every read.
+        var order = swept._order.Known ? swept._order : RowOrder.Of(swept._rows);
+        return new PresenceState(new PresenceRow(Self with { Ts = now }, owner: null), swept._rows, due ? swept.Version + 1 : swept.Version, _limits, swept._nodes, swept.Evicted, due ? now : swept._visibleAt, _writes, order);
     }
 
     /// <summary>Drops every row older than the TTL; a row exactly TTL old is still fresh.</summary>
@@ -156,14 +159,16 @@ public sealed class PresenceState
     {
         var oldestAllowed = now - _limits.TtlMs;
         ImmutableDictionary<PresenceKey, PresenceRow>.Builder? kept = null;
+        var order = _order;
         foreach (var (key, row) in _rows)
         {
             if (row.Entry.Ts >= oldestAllowed)
                 continue;
             kept ??= _rows.ToBuilder();
             kept.Remove(key);
+            order = order.Removed(row);
         }
-        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1, now);
+        var expired = kept is null ? this : With(kept.ToImmutable(), Version + 1, now, order);
         return expired.ExpireNodes(oldestAllowed);
     }
 
@@ -177,11 +182,14 @@ public sealed class PresenceState
         }
         var ordered = new PresenceRow[_rows.Count + 1];
         ordered[0] = _self;
-        var i = 1;
-        // The map's own struct enumerator: enumerating .Values costs about five times more per row.
-        foreach (var (_, row) in _rows)
-            ordered[i++] = row;
-        RowAge.SortNewestFirst(ordered.AsSpan(1));
+        if (!TryListLocalRows(ordered.AsSpan(1)))
+        {
+            var i = 1;
+            // The map's own struct enumerator: enumerating .Values costs about five times more per row.
+            foreach (var (_, row) in _rows)
+                ordered[i++] = row;
+            RowAge.SortNewestFirst(ordered.AsSpan(1));
+        }
         // Sorted in place behind the self row and handed over as is: no other reference to the array is kept.
         return new PresenceSnapshot(ImmutableCollectionsMarshal.AsImmutableArray(ordered), Version);
     }
@@ -199,12 +207,15 @@ public sealed class PresenceState
             .ToImmutableArray();
     }
 
+    /// <summary>This node's rows newest first, from the order kept between states, without a sort; false when that order is unknown.</summary>
+    internal bool TryListLocalRows(Span<PresenceRow> newestFirst) => _order.TryList(newestFirst);
+
     private bool OwnedBy(PresenceKey key, ConnectionId owner) => _rows.TryGetValue(key, out var row) && row.Owner == owner;
 
-    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, long visibleAt) =>
-        new(_self, rows, version, _limits, _nodes, Evicted, visibleAt, _writes, _eviction);
+    private PresenceState With(ImmutableDictionary<PresenceKey, PresenceRow> rows, long version, long visibleAt, RowOrder order) =>
+        new(_self, rows, version, _limits, _nodes, Evicted, visibleAt, _writes, order);
 
-    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted, _visibleAt, _writes, _eviction);
+    private PresenceState WithNodes(ImmutableDictionary<string, RemoteNode> nodes, long version) => new(_self, _rows, version, _limits, nodes, Evicted, _visibleAt, _writes, _order);
 
     /// <summary>A read never shows another node's expired row either, even before that node sweeps it.</summary>
     private PresenceState ExpireNodes(long oldestAllowed)
@@ -225,41 +236,112 @@ public sealed class PresenceState
         entry.Reason is { } reason && reason.StartsWith("node-", StringComparison.Ordinal) ? "node-disconnected" : "disconnect";
 
     /// <summary>
-    /// Where a state stands in an <see cref="EvictionOrder"/>: the first entry not yet known to be stale. Each state
-    /// keeps its own head, so an older state, still read or written by someone, never sees another state's moves.
-    /// The default cursor has no order: the next eviction builds one.
+    /// The local rows in age order, carried from state to state so that neither an eviction nor a snapshot sorts the
+    /// map: <see cref="Order"/>, the rows as they were when it was taken, oldest first, of which every entry before
+    /// <see cref="Head"/> has left the map; and <see cref="Since"/>, every write and removal after it, newest first.
+    /// Each row written since is newer than every entry of the order and than every write before it, so the map's rows
+    /// newest first are the trail's rows, then the order's from its end, each unless a later write replaced or removed
+    /// it. A write older than that (the clock went back) leaves the order unknown until it is taken anew: at the next
+    /// eviction or sweep. Each state keeps its own order, so an older state, still read by someone, never sees another
+    /// state's moves.
     /// </summary>
-    private readonly record struct EvictionCursor(EvictionOrder? Order, int Head)
+    private readonly record struct RowOrder(EvictionOrder? Order, int Head, Trail? Since, bool Known)
     {
-        /// <summary>A row written at <paramref name="now"/> keeps the order valid unless it is older than an entry: the clock went back.</summary>
-        public EvictionCursor AfterWriteAt(long now) => Order is { } order && now < order.NewestTs ? default : this;
+        /// <summary>The order of a map without local rows: nothing taken, nothing written since.</summary>
+        public static RowOrder Empty => new(null, 0, null, Known: true);
+
+        public static RowOrder Of(ImmutableDictionary<PresenceKey, PresenceRow> rows) => new(EvictionOrder.Of(rows), 0, null, Known: true);
+
+        private long NewestTs => Since?.NewestTs ?? Order?.NewestTs ?? long.MinValue;
+
+        /// <summary>The order once <paramref name="row"/>, replacing <paramref name="replaced"/> if any, is in <paramref name="rows"/>.</summary>
+        public RowOrder Wrote(PresenceRow row, PresenceRow? replaced, ImmutableDictionary<PresenceKey, PresenceRow> rows)
+        {
+            if (!Known || row.Entry.Ts < NewestTs)
+                return default;
+            var since = new Trail(row, replaced?.Written ?? 0, Since, row.Entry.Ts);
+            // A trail longer than the map is worth one sort: a snapshot never walks more than twice the rows it lists.
+            return since.Length > rows.Count ? Of(rows) : this with { Since = since };
+        }
+
+        public RowOrder Removed(PresenceRow row) => Known ? this with { Since = new Trail(null, row.Written, Since, NewestTs) } : this;
 
         /// <summary>
         /// The oldest row of <paramref name="rows"/> (which must not be empty: it is the map being evicted from), and the
-        /// cursor past it. Builds the order anew when it has none or it ran out: the rows left are all newer than it.
+        /// order past it. Takes the order anew when it has none or it ran out: the rows left are all newer than it.
         /// </summary>
-        public (PresenceKey Key, EvictionCursor Cursor) Oldest(ImmutableDictionary<PresenceKey, PresenceRow> rows)
+        public (PresenceKey Key, RowOrder Order) Oldest(ImmutableDictionary<PresenceKey, PresenceRow> rows)
         {
-            var order = Order ?? EvictionOrder.Of(rows);
-            var head = Order is null ? 0 : Head;
+            var taken = this;
+            if (Order is null)
+                taken = Of(rows);
             while (true)
             {
-                for (; head < order.Count; head++)
+                var order = taken.Order!;
+                for (var head = taken.Head; head < order.Count; head++)
                 {
                     var (key, row) = order[head];
                     // Stale: the row was written again (it is newer than the order now says) or left the map.
                     if (rows.TryGetValue(key, out var current) && ReferenceEquals(current, row))
-                        return (key, new EvictionCursor(order, head + 1));
+                        return (key, taken with { Head = head + 1 });
                 }
-                order = EvictionOrder.Of(rows);
-                head = 0;
+                taken = Of(rows);
             }
+        }
+
+        /// <summary>Fills <paramref name="newestFirst"/> with the map's rows, newest first; false when the order is unknown.</summary>
+        public bool TryList(Span<PresenceRow> newestFirst)
+        {
+            if (!Known)
+                return false;
+            // Rows written again or removed since, by write number: each is skipped where it stands in the trail or the order.
+            var gone = new HashSet<long>(Since?.Length ?? 0);
+            var count = 0;
+            for (var at = Since; at is not null; at = at.Older)
+            {
+                if (at.Row is { } row && !gone.Contains(row.Written) && !TryAdd(newestFirst, ref count, row))
+                    return false;
+                if (at.Replaced != 0)
+                    gone.Add(at.Replaced);
+            }
+            for (var i = (Order?.Count ?? 0) - 1; i >= Head; i--)
+            {
+                var row = Order![i].Value;
+                if (!gone.Contains(row.Written) && !TryAdd(newestFirst, ref count, row))
+                    return false;
+            }
+            return count == newestFirst.Length;
+        }
+
+        private static bool TryAdd(Span<PresenceRow> rows, ref int count, PresenceRow row)
+        {
+            if (count == rows.Length)
+                return false;
+            rows[count++] = row;
+            return true;
         }
     }
 
     /// <summary>
+    /// A write (<see cref="Row"/>) or a removal (no row) since the order was taken, with the write number of the row it
+    /// replaced or removed (0: none; local rows are numbered from 1), and the newest <c>ts</c> written so far.
+    /// </summary>
+    private sealed class Trail(PresenceRow? row, long replaced, Trail? older, long newestTs)
+    {
+        public PresenceRow? Row { get; } = row;
+
+        public long Replaced { get; } = replaced;
+
+        public Trail? Older { get; } = older;
+
+        public int Length { get; } = (older?.Length ?? 0) + 1;
+
+        public long NewestTs { get; } = newestTs;
+    }
+
+    /// <summary>
     /// The rows of a map, oldest first (<see cref="RowAge"/>), as they were when it was built. Every row written
-    /// since is newer than every entry (<see cref="EvictionCursor.AfterWriteAt"/> drops the order otherwise), so the
+    /// since is newer than every entry (<see cref="RowOrder.Wrote"/> drops the order otherwise), so the
     /// first entry whose row the map still holds is the map's oldest row: eviction costs a sort once per as many
     /// evictions as the map has rows, instead of a scan of the map for each.
     /// </summary>

@@ -102,6 +102,11 @@ public sealed class PresenceStateEvictionSpecs
         Assert.Equal(["y", "d", "c"], Hosts(other));
     }
 
+    /// <summary>
+    /// Also the snapshot's order, which the state keeps between states rather than sorting the map: every kind of
+    /// write (new rows past the bound, rows written again, a connection's renewal) and removal (expiry, a sweep), with
+    /// the clock now and then going back, which loses that order until a sweep or an eviction takes it anew.
+    /// </summary>
     [Fact]
     public void Should_keep_the_same_rows_as_a_scan_of_the_map_through_a_seeded_run_of_churn_expiry_and_clock_jumps()
     {
@@ -115,23 +120,57 @@ public sealed class PresenceStateEvictionSpecs
         {
             // Mostly forward, now and then the same millisecond, rarely back.
             now += random.Next(10) switch { 0 => -random.Next(1, 50), < 3 => 0, _ => random.Next(1, 20) };
-            if (random.Next(50) == 0)
-            {
-                state = state.Expire(now);
-                foreach (var gone in model.Where(row => row.Value.Ts < now - ttl).Select(row => row.Key).ToList())
-                    model.Remove(gone);
-                continue;
-            }
             var key = $"k{random.Next(20):D2}";
-            state = state.At(key, now);
-            var isNew = !model.ContainsKey(key);
-            model[key] = (now, ++writes);
-            if (isNew && model.Count > bound - 1)
-                model.Remove(model.Where(row => row.Key != key).MinBy(row => row.Value).Key);
+            switch (random.Next(50))
+            {
+                case 0:
+                    state = random.Next(2) == 0 ? state.Expire(now) : state.Sweep(now);
+                    foreach (var gone in model.Where(row => row.Value.Ts < now - ttl).Select(row => row.Key).ToList())
+                        model.Remove(gone);
+                    break;
+                case < 10 when model.ContainsKey(key):
+                    state = state.Touch(Key(key), Owner(key), now);
+                    model[key] = (now, ++writes);
+                    break;
+                default:
+                    state = state.Upsert(Key(key), Update(host: key), now, Owner(key));
+                    var isNew = !model.ContainsKey(key);
+                    model[key] = (now, ++writes);
+                    if (isNew && model.Count > bound - 1)
+                        model.Remove(model.Where(row => row.Key != key).MinBy(row => row.Value).Key);
+                    break;
+            }
 
             Assert.Equal(model.OrderByDescending(row => row.Value).Select(row => row.Key), Hosts(state));
         }
     }
+
+    [Fact]
+    public void Should_list_the_rows_in_order_without_sorting_while_the_clock_only_moves_forward()
+    {
+        var random = new Random(7);
+        var state = State(maxEntries: 8, ttlMs: 400);
+        var now = T0;
+        for (var step = 0; step < 2_000; step++)
+        {
+            now += random.Next(3);
+            var key = $"k{random.Next(20):D2}";
+            state = random.Next(40) switch
+            {
+                0 => state.Sweep(now),
+                < 8 => state.Touch(Key(key), Owner(key), now),
+                _ => state.Upsert(Key(key), Update(host: key), now, Owner(key)),
+            };
+            var listed = new PresenceRow[state.Count - 1];
+
+            Assert.True(state.TryListLocalRows(listed), $"step {step}: the order was lost");
+            var sorted = state.LocalRows.Values.ToArray();
+            RowAge.SortNewestFirst(sorted);
+            Assert.Equal(sorted, listed);
+        }
+    }
+
+    private static ConnectionId Owner(string key) => new($"conn-{key}");
 }
 
 file static class EvictionRows
