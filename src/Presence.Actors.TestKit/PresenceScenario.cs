@@ -196,7 +196,7 @@ public sealed class PresenceScenario
             var elapsed = elapsedNow();
             var told = fleet.RunUntil((long)elapsed.TotalMilliseconds, command =>
             {
-                manager.Tell(command);
+                manager.Tell(command, ActorRefs.NoSender);
                 tasks.RunPending();
             });
             var events = readers.Count > 0 ? readers[0].Count : 0;

@@ -45,50 +45,54 @@ internal readonly record struct RowAge(long Ts, long Written) : IComparable<RowA
     /// two arrays (four to five times the time at 200 rows). Ages whose spans do not fit in one key (a clock that jumped
     /// years, or a bound in the millions) take the comparison sort; both give the same order.
     /// </summary>
-    public static void SortNewestFirst(Span<PresenceRow> rows)
+    public static void SortNewestFirst(Span<PresenceRow> rows) => SortNewestFirst(rows, static row => row);
+
+    /// <summary>Sorts <paramref name="items"/> newest first by the age of the row each holds, as <see cref="SortNewestFirst(Span{PresenceRow})"/>.</summary>
+    public static void SortNewestFirst<T>(Span<T> items, Func<T, PresenceRow> rowOf)
     {
-        if (rows.Length < 2)
+        if (items.Length < 2)
             return;
         long minTs = long.MaxValue, maxTs = long.MinValue, minWritten = long.MaxValue, maxWritten = long.MinValue;
-        foreach (var row in rows)
+        foreach (var item in items)
         {
+            var row = rowOf(item);
             minTs = Math.Min(minTs, row.Entry.Ts);
             maxTs = Math.Max(maxTs, row.Entry.Ts);
             minWritten = Math.Min(minWritten, row.Written);
             maxWritten = Math.Max(maxWritten, row.Written);
         }
         // Unsigned differences: exact even where the signed ones would overflow.
-        var indexBits = BitsFor((ulong)(rows.Length - 1));
+        var indexBits = BitsFor((ulong)(items.Length - 1));
         var writtenBits = BitsFor((ulong)maxWritten - (ulong)minWritten);
         var tsBits = BitsFor((ulong)maxTs - (ulong)minTs);
         if (indexBits + writtenBits + tsBits > 63)
         {
-            SortByComparison(rows);
+            SortByComparison(items, rowOf);
             return;
         }
-        var keys = rows.Length <= KeysOnStack ? stackalloc long[rows.Length] : new long[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
+        var keys = items.Length <= KeysOnStack ? stackalloc long[items.Length] : new long[items.Length];
+        for (var i = 0; i < items.Length; i++)
         {
-            var row = rows[i];
+            var row = rowOf(items[i]);
             keys[i] = (long)((((ulong)row.Entry.Ts - (ulong)minTs) << (writtenBits + indexBits))
                 | (((ulong)row.Written - (ulong)minWritten) << indexBits)
                 | (uint)i);
         }
         keys.Sort();
-        var byIndex = ArrayPool<PresenceRow>.Shared.Rent(rows.Length);
-        rows.CopyTo(byIndex);
+        var byIndex = ArrayPool<T>.Shared.Rent(items.Length);
+        items.CopyTo(byIndex);
         var indexMask = (1L << indexBits) - 1;
-        for (var i = 0; i < rows.Length; i++)
-            rows[i] = byIndex[(int)(keys[rows.Length - 1 - i] & indexMask)];
-        ArrayPool<PresenceRow>.Shared.Return(byIndex, clearArray: true);
+        for (var i = 0; i < items.Length; i++)
+            items[i] = byIndex[(int)(keys[items.Length - 1 - i] & indexMask)];
+        ArrayPool<T>.Shared.Return(byIndex, clearArray: true);
     }
 
-    private static void SortByComparison(Span<PresenceRow> rows)
+    private static void SortByComparison<T>(Span<T> items, Func<T, PresenceRow> rowOf)
     {
-        var ages = new RowAge[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
-            ages[i] = rows[i].Age.Reversed;
-        ages.AsSpan().Sort(rows);
+        var ages = new RowAge[items.Length];
+        for (var i = 0; i < items.Length; i++)
+            ages[i] = rowOf(items[i]).Age.Reversed;
+        ages.AsSpan().Sort(items);
     }
 
     private static int BitsFor(ulong value) => 64 - BitOperations.LeadingZeroCount(value);

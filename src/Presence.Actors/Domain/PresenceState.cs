@@ -347,9 +347,6 @@ public sealed class PresenceState
     /// </summary>
     private sealed class EvictionOrder
     {
-        private static readonly IComparer<KeyValuePair<PresenceKey, PresenceRow>> OldestFirst =
-            Comparer<KeyValuePair<PresenceKey, PresenceRow>>.Create((a, b) => a.Value.Age.CompareTo(b.Value.Age));
-
         private readonly KeyValuePair<PresenceKey, PresenceRow>[] _entries;
 
         private EvictionOrder(KeyValuePair<PresenceKey, PresenceRow>[] entries)
@@ -370,7 +367,8 @@ public sealed class PresenceState
             var i = 0;
             foreach (var entry in rows)
                 entries[i++] = entry;
-            Array.Sort(entries, OldestFirst);
+            RowAge.SortNewestFirst(entries.AsSpan(), static entry => entry.Value);
+            Array.Reverse(entries);
             return new EvictionOrder(entries);
         }
     }
