@@ -129,65 +129,48 @@ public sealed class InstancesCommandSpecs
     public async Task Should_show_the_key_of_a_row_keyed_by_its_connection_in_the_next_table_of_a_watch()
     {
         await using var gateway = await TestGateway.StartAsync();
-        using var output = new WatchedWriter();
-        using var error = new StringWriter();
-        using var stop = new CancellationTokenSource();
-        var console = new CommandLineConsole(output, error, Interactive: false);
-        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, stop.Token);
-        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
-        Assert.DoesNotContain("KEY", output.ToString(), StringComparison.Ordinal);
+        using var watch = await WatchAsync(gateway);
+        Assert.DoesNotContain("KEY", watch.Output.ToString(), StringComparison.Ordinal);
 
         await using var anonymous = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], displayName: "Anonymous-Host"));
 
         // A client without instanceId is keyed by its connection: the table that shows it has a KEY column with that id.
-        await output.WaitForAsync(text => Regex.IsMatch(text, @"KEY.*\n(.*\n)*.*Anonymous-Host\s+—\s+[0-9a-f-]{36} "), Timeout);
-        await stop.CancelAsync();
-        Assert.Equal(0, await run);
+        await watch.Output.WaitForAsync(text => Regex.IsMatch(text, @"KEY.*\n(.*\n)*.*Anonymous-Host\s+—\s+[0-9a-f-]{36} "), Timeout);
+        Assert.Equal(0, await watch.StopAsync());
     }
 
     [Fact]
     public async Task Should_colour_the_status_and_redraw_the_watch_in_place_on_a_terminal()
     {
         await using var gateway = await TestGateway.StartAsync();
-        using var output = new WatchedWriter();
-        using var error = new StringWriter();
-        using var stop = new CancellationTokenSource();
-        var console = new CommandLineConsole(output, error, Interactive: true, Width: 160);
-        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, stop.Token);
-        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
-        var first = output.ToString().Length;
+        using var watch = await WatchAsync(gateway, onTerminal: true);
+        var first = watch.Output.ToString().Length;
 
         await using var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
-        await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal), Timeout);
+        await watch.Output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal), Timeout);
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await run.WaitAsync(Timeout));
-        var text = output.ToString();
+        Assert.Equal(0, await watch.StopAsync());
+        var text = watch.Output.ToString();
         // Green "Active" (16- or 256-colour, as the terminal supports), and the second drawing moves the cursor
         // back up over the first instead of scrolling on.
         Assert.Matches(@"\u001b\[(32|38;5;2)mActive", text);
         Assert.Matches(@"\u001b\[\d+A", text[first..]);
-        Assert.Equal("", error.ToString());
+        Assert.Equal("", watch.Error.ToString());
     }
 
     [Fact]
     public async Task Should_keep_the_listing_up_to_date_with_watch()
     {
         await using var gateway = await TestGateway.StartAsync();
-        using var output = new WatchedWriter();
-        using var error = new StringWriter();
-        using var stop = new CancellationTokenSource();
-        var run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], new CommandLineConsole(output, error, Interactive: false), stop.Token);
-        await output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
+        using var watch = await WatchAsync(gateway);
 
         var late = await gateway.ConnectAndHandshakeAsync(Connects.Params("test", "ui", ["operator.read"], instanceId: "late-client", displayName: "Late-Host"));
-        await output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal) && text.Contains("2 instances", StringComparison.Ordinal), Timeout);
+        await watch.Output.WaitForAsync(text => text.Contains("Late-Host", StringComparison.Ordinal) && text.Contains("2 instances", StringComparison.Ordinal), Timeout);
         await late.DisposeAsync();
-        await output.WaitForAsync(text => text.Contains("Left", StringComparison.Ordinal) && text.Contains("left just now · disconnect", StringComparison.Ordinal), Timeout);
+        await watch.Output.WaitForAsync(text => text.Contains("Left", StringComparison.Ordinal) && text.Contains("left just now · disconnect", StringComparison.Ordinal), Timeout);
 
-        await stop.CancelAsync();
-        Assert.Equal(0, await run.WaitAsync(Timeout));
-        Assert.Equal("", error.ToString());
+        Assert.Equal(0, await watch.StopAsync());
+        Assert.Equal("", watch.Error.ToString());
     }
 
     /// <summary>Runs <c>instances</c> against <paramref name="gateway"/> with <paramref name="args"/>, its output redirected.</summary>
@@ -203,6 +186,47 @@ public sealed class InstancesCommandSpecs
         using var error = new StringWriter();
         var code = await GatewayCommandLine.InvokeAsync(args, new CommandLineConsole(output, error, Interactive: false), cancellationToken);
         return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary><c>instances --watch</c> against <paramref name="gateway"/>, once it has drawn its first table (the gateway's own row).</summary>
+    private static async Task<Watch> WatchAsync(TestGateway gateway, bool onTerminal = false)
+    {
+        var watch = new Watch(gateway, onTerminal);
+        await watch.Output.WaitForAsync(text => text.Contains("1 instance ·", StringComparison.Ordinal), Timeout);
+        return watch;
+    }
+
+    /// <summary>A running watch: its output and errors, and a stop as Ctrl-C gives it.</summary>
+    private sealed class Watch : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task<int> _run;
+
+        public Watch(TestGateway gateway, bool onTerminal)
+        {
+            var console = onTerminal
+                ? new CommandLineConsole(Output, Error, Interactive: true, Width: 160)
+                : new CommandLineConsole(Output, Error, Interactive: false);
+            _run = GatewayCommandLine.InvokeAsync(["instances", "--url", gateway.Url.ToString(), "--token", TestGateway.Token, "--watch"], console, _stop.Token);
+        }
+
+        public WatchedWriter Output { get; } = new();
+
+        public StringWriter Error { get; } = new();
+
+        /// <summary>Stops the watch; its exit code.</summary>
+        public async Task<int> StopAsync()
+        {
+            await _stop.CancelAsync();
+            return await _run.WaitAsync(Timeout);
+        }
+
+        public void Dispose()
+        {
+            _stop.Dispose();
+            Output.Dispose();
+            Error.Dispose();
+        }
     }
 
     /// <summary>Collects what the command writes and lets a test wait, without polling, until it shows something.</summary>
