@@ -250,6 +250,9 @@ public sealed class PresenceState
         /// <summary>The order of a map without local rows: nothing taken, nothing written since.</summary>
         public static RowOrder Empty => new(null, 0, null, Known: true);
 
+        /// <summary>No order to go by: snapshots sort, and the next eviction or sweep takes an order anew.</summary>
+        private static RowOrder Unknown => default;
+
         public static RowOrder Of(ImmutableDictionary<PresenceKey, PresenceRow> rows) => new(EvictionOrder.Of(rows), 0, null, Known: true);
 
         private long NewestTs => Since?.NewestTs ?? Order?.NewestTs ?? long.MinValue;
@@ -258,7 +261,7 @@ public sealed class PresenceState
         public RowOrder Wrote(PresenceRow row, PresenceRow? replaced, ImmutableDictionary<PresenceKey, PresenceRow> rows)
         {
             if (!Known || row.Entry.Ts < NewestTs)
-                return default;
+                return Unknown;
             var since = new Trail(row, replaced?.Written ?? 0, Since, row.Entry.Ts);
             // A trail longer than the map is worth one sort: a snapshot never walks more than twice the rows it lists.
             return since.Length > rows.Count ? Of(rows) : this with { Since = since };
