@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
-using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using Presence.Gateway.Connections;
 using Presence.Gateway.Operators;
@@ -10,15 +10,14 @@ namespace Presence.Gateway.Transport;
 
 /// <summary>
 /// The send side of one socket: a queue that many threads may write to, drained by at most one of
-/// them at a time straight into the connection's <see cref="PipeWriter"/>: a frame is its header and
-/// its parts copied once into the transport's buffers, and a drain ends with one flush, however many
-/// frames it wrote. Whoever queues onto an idle outbox drains it on its own thread, so a reply
+/// them at a time straight onto its <see cref="OutboxWire"/>: a frame is its header and its parts,
+/// and a drain ends with one flush, however many frames it wrote. Whoever queues onto an idle outbox drains it on its own thread, so a reply
 /// usually reaches the kernel without waking another thread. Presence lists are latest-wins: a newer
 /// list replaces an unsent older one, and the newest is always kept, so a slow reader only ever
 /// misses intermediate lists. Any other frame that would take the unsent bytes past the bound is
 /// refused, and the caller closes the socket as a slow consumer.
 /// </summary>
-internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
+internal sealed class Outbox(OutboxWire wire, long maxBufferedBytes)
 {
     private static readonly object PresenceSlot = new();
 
@@ -147,21 +146,26 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
                         continue;
                     }
                     // The close is written: flush it, and nothing after it is ever sent.
-                    var flushClose = output.FlushAsync();
-                    if (flushClose.IsCompleted)
-                        _finished.TrySetResult();
-                    else
+                    var flushClose = wire.FlushAsync();
+                    if (!flushClose.IsCompleted)
+                    {
                         _ = CompleteAfterAsync(flushClose);
+                        return;
+                    }
+                    flushClose.GetAwaiter().GetResult();
+                    _finished.TrySetResult();
                     return;
                 }
                 if (wrote && !_abandoned)
                 {
-                    var flush = output.FlushAsync();
+                    var flush = wire.FlushAsync();
                     if (!flush.IsCompleted)
                     {
                         _ = ContinueAfterFlushAsync(flush);
                         return;
                     }
+                    // A send that failed at once throws here, and ends the outbox like any other.
+                    flush.GetAwaiter().GetResult();
                 }
                 Volatile.Write(ref _draining, 0);
                 // A frame queued (or an abandon) after the empty check but before the release found the flag still taken.
@@ -175,7 +179,7 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
                 }
             }
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or SocketException or OperationCanceledException)
         {
             // The transport is gone (completed or aborted) while we wrote: the read side ends the connection.
             _abandoned = true;
@@ -183,13 +187,13 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
         }
     }
 
-    private async Task ContinueAfterFlushAsync(ValueTask<FlushResult> flush)
+    private async Task ContinueAfterFlushAsync(ValueTask flush)
     {
         try
         {
             await flush.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or SocketException or OperationCanceledException)
         {
             _abandoned = true;
             _finished.TrySetResult();
@@ -197,13 +201,13 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
         DrainHeld();
     }
 
-    private async Task CompleteAfterAsync(ValueTask<FlushResult> flush)
+    private async Task CompleteAfterAsync(ValueTask flush)
     {
         try
         {
             await flush.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is InvalidOperationException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or SocketException or OperationCanceledException)
         {
             // Gone before the close went out: nothing more to send either way.
         }
@@ -237,12 +241,12 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
 
     private void WriteFrame(Opcode opcode, ReadOnlySpan<byte> payload)
     {
-        var header = output.GetSpan(WebSocketFrames.MaxServerHeader);
-        output.Advance(WebSocketFrames.WriteHeader(header, opcode, payload.Length));
-        output.Write(payload);
+        Span<byte> header = stackalloc byte[WebSocketFrames.MaxServerHeader];
+        wire.Copy(header[..WebSocketFrames.WriteHeader(header, opcode, payload.Length)]);
+        wire.Copy(payload);
     }
 
-    /// <summary>One text message: the header, then each part copied once into the transport's buffers; the seq is numbered here, at send time.</summary>
+    /// <summary>One text message: the header, then its parts, shared where the wire can send them in place; the seq is numbered here, at send time.</summary>
     private void WriteText(OutboundFrame frame)
     {
         Span<byte> seq = stackalloc byte[OutboundFrame.SeqDigits];
@@ -250,13 +254,13 @@ internal sealed class Outbox(PipeWriter output, long maxBufferedBytes)
         if (frame.CarriesSeq)
             Utf8Formatter.TryFormat(++_seq, seq, out seqLength);
         var length = frame.SeqPrefix.Length + seqLength + frame.Head.Length + frame.Body.Length + frame.Tail.Length;
-        var header = output.GetSpan(WebSocketFrames.MaxServerHeader);
-        output.Advance(WebSocketFrames.WriteHeader(header, Opcode.Text, length));
-        output.Write(frame.SeqPrefix.Span);
-        output.Write(seq[..seqLength]);
-        output.Write(frame.Head.Span);
-        output.Write(frame.Body.Span);
-        output.Write(frame.Tail.Span);
+        Span<byte> header = stackalloc byte[WebSocketFrames.MaxServerHeader];
+        wire.Copy(header[..WebSocketFrames.WriteHeader(header, Opcode.Text, length)]);
+        wire.Share(frame.SeqPrefix);
+        wire.Copy(seq[..seqLength]);
+        wire.Share(frame.Head);
+        wire.Share(frame.Body);
+        wire.Share(frame.Tail);
     }
 
     private sealed record ControlFrame(Opcode Opcode, ReadOnlyMemory<byte> Payload);

@@ -40,7 +40,7 @@ internal sealed class WebSocketConnection : IClientConnection
     // Touched by the read loop only, but for its message bound, which the handshake raises.
     private readonly FrameDecoder _decoder;
 
-    public WebSocketConnection(PeerInfo info, IDuplexPipe transport, Action abort, GatewaySettings settings, Admission.Ticket admission, TimeProvider time)
+    public WebSocketConnection(PeerInfo info, IDuplexPipe transport, OutboxWire wire, Action abort, GatewaySettings settings, Admission.Ticket admission, TimeProvider time)
     {
         Info = info;
         _transport = transport;
@@ -49,7 +49,7 @@ internal sealed class WebSocketConnection : IClientConnection
         _admission = admission;
         _maxInboundQueue = settings.Limits.MaxInboundQueue;
         _decoder = new FrameDecoder(settings.PreauthMaxPayload);
-        _outbox = new Outbox(transport.Output, settings.MaxBufferedBytes);
+        _outbox = new Outbox(wire, settings.MaxBufferedBytes);
     }
 
     private enum Step

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Connections;
@@ -80,14 +81,23 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
         try
         {
             var supervisor = _supervisor ??= await services.GetRequiredService<IRequiredActor<ConnectionsSupervisorActor>>().GetAsync(context.ConnectionClosed).ConfigureAwait(false);
-            await context.Transport.Output.WriteAsync(WebSocketHandshake.Accept(request.Key), context.ConnectionClosed).ConfigureAwait(false);
+            // The 101 goes the way every later frame goes, so that none can overtake it.
+            var wire = OutboxWire.For(context);
+            wire.Copy(WebSocketHandshake.Accept(request.Key));
+            await wire.FlushAsync().ConfigureAwait(false);
 
             // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
             var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
-            var connection = new WebSocketConnection(info, context.Transport, context.Abort, settings, ticket, time);
+            var connection = new WebSocketConnection(info, context.Transport, wire, context.Abort, settings, ticket, time);
             var attached = new ConnectionsSupervisorActor.Accept(connection);
             supervisor.Tell(attached);
             return (connection, attached.Actor);
+        }
+        catch (SocketException)
+        {
+            // Gone before the 101 went out.
+            ticket.Dispose();
+            return null;
         }
         catch
         {

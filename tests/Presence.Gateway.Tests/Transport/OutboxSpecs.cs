@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Presence.Gateway.Connections;
@@ -8,7 +10,7 @@ using Xunit;
 
 namespace Presence.Gateway.Tests.Transport;
 
-/// <summary>The send side of a socket over a real pipe: what reaches the wire, in which order, when the reader is slow or gone.</summary>
+/// <summary>The send side of a socket over a real pipe and a real loopback socket: what reaches the wire, in which order, when the reader is slow or gone.</summary>
 public sealed class OutboxSpecs
 {
     [Fact]
@@ -16,7 +18,7 @@ public sealed class OutboxSpecs
     {
         // A pipe that takes 1 KB before the writer must wait: the reader is not reading.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 1024, resumeWriterThreshold: 512, useSynchronizationContext: false));
-        var outbox = new Outbox(pipe.Writer, maxBufferedBytes: 4096);
+        var outbox = new Outbox(new PipeWire(pipe.Writer), maxBufferedBytes: 4096);
         var large = new string('x', 2000);
 
         for (var version = 1; version <= 50; version++)
@@ -34,7 +36,7 @@ public sealed class OutboxSpecs
     public async Task Should_send_the_first_close_queued_after_what_was_queued_before_it()
     {
         var pipe = new Pipe();
-        var outbox = new Outbox(pipe.Writer, maxBufferedBytes: 4096);
+        var outbox = new Outbox(new PipeWire(pipe.Writer), maxBufferedBytes: 4096);
 
         Assert.True(outbox.TrySend(OutboundFrame.Whole("{\"type\":\"res\",\"id\":\"c1\",\"ok\":false}"u8.ToArray())));
         Assert.True(outbox.Close(WebSocketCloseStatus.PolicyViolation, "unauthorized"));
@@ -52,7 +54,7 @@ public sealed class OutboxSpecs
     public async Task Should_refuse_a_frame_past_the_bound_and_send_nothing_queued_after_a_discarding_close()
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
-        var outbox = new Outbox(pipe.Writer, maxBufferedBytes: 300);
+        var outbox = new Outbox(new PipeWire(pipe.Writer), maxBufferedBytes: 300);
         var reply = OutboundFrame.Whole(Encoding.UTF8.GetBytes("{\"r\":\"" + new string('y', 100) + "\"}"));
 
         Assert.True(outbox.TrySend(reply));
@@ -70,7 +72,7 @@ public sealed class OutboxSpecs
     public async Task Should_number_events_at_send_time_and_write_server_frames_unmasked()
     {
         var pipe = new Pipe();
-        var outbox = new Outbox(pipe.Writer, maxBufferedBytes: 4096);
+        var outbox = new Outbox(new PipeWire(pipe.Writer), maxBufferedBytes: 4096);
         var tick = new OutboundFrame("{\"type\":\"event\",\"event\":\"tick\",\"seq\":"u8.ToArray(), ",\"payload\":{}}"u8.ToArray(), default, default);
 
         outbox.TrySend(tick);
@@ -81,6 +83,77 @@ public sealed class OutboxSpecs
         Assert.Equal(
             ["{\"type\":\"event\",\"event\":\"tick\",\"seq\":1,\"payload\":{}}", "{\"type\":\"event\",\"event\":\"tick\",\"seq\":2,\"payload\":{}}"],
             frames.Where(frame => frame.Opcode == Opcode.Text).Select(frame => frame.Text));
+    }
+
+    [Fact]
+    public async Task Should_send_shared_bodies_in_order_over_sockets_that_cannot_take_them_at_once()
+    {
+        // Two sockets at once, so that a scratch array given back too early would be rented by the other and overwritten.
+        var pairs = new[] { await ConnectedPairAsync(), await ConnectedPairAsync() };
+        var outboxes = pairs.Select(pair => new Outbox(new SocketWire(pair.Server), maxBufferedBytes: 64 << 20)).ToArray();
+        // Far more than the socket buffers hold while nobody reads: most sends complete later, on another thread.
+        // Each socket's frames have lengths of their own, so its headers differ from the other's.
+        var bodies = outboxes.Select((_, k) => Enumerable.Range(0, 40).Select(i => Encoding.UTF8.GetBytes($"\"{i}:{new string((char)('a' + i % 26), 60_000 + i + 7 * k)}\"")).ToArray()).ToArray();
+        var tick = new OutboundFrame("{\"type\":\"event\",\"event\":\"tick\",\"seq\":"u8.ToArray(), ",\"payload\":{}}"u8.ToArray(), default, default);
+
+        for (var i = 0; i < bodies[0].Length; i++)
+        {
+            for (var k = 0; k < outboxes.Length; k++)
+            {
+                var outbox = outboxes[k];
+                Assert.True(outbox.TrySend(new OutboundFrame(default, "{\"res\":"u8.ToArray(), bodies[k][i], "}"u8.ToArray())));
+                Assert.True(outbox.TrySend(tick));
+                outbox.SendControl(Opcode.Ping, ReadOnlyMemory<byte>.Empty);
+            }
+        }
+        foreach (var outbox in outboxes)
+            outbox.Close(WebSocketCloseStatus.NormalClosure, "done");
+
+        var received = await Task.WhenAll(pairs.Select(pair => ReadFramesAsync(PipeReader.Create(new NetworkStream(pair.Client)))));
+        for (var k = 0; k < outboxes.Length; k++)
+        {
+            var expected = bodies[k].SelectMany((body, i) => new[]
+            {
+                (Opcode.Text, "{\"res\":" + Encoding.UTF8.GetString(body) + "}"),
+                (Opcode.Text, $"{{\"type\":\"event\",\"event\":\"tick\",\"seq\":{i + 1},\"payload\":{{}}}}"),
+                (Opcode.Ping, ""),
+            }).Append((Opcode.Close, "\u0003\u00e8done"));
+            Assert.Equal(expected, received[k].Select(frame => (frame.Opcode, frame.Opcode == Opcode.Close ? Encoding.Latin1.GetString(frame.Payload) : frame.Text)));
+        }
+        await Task.WhenAll(outboxes.Select(outbox => outbox.Finished)).WaitAsync(TimeSpan.FromSeconds(10));
+        foreach (var (server, client) in pairs)
+        {
+            server.Dispose();
+            client.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Should_finish_without_throwing_when_the_socket_was_reset()
+    {
+        var (server, client) = await ConnectedPairAsync();
+        using var _ = server;
+        client.LingerState = new LingerOption(true, 0);
+        client.Close();
+        var outbox = new Outbox(new SocketWire(server), maxBufferedBytes: 1 << 20);
+
+        outbox.TrySend(OutboundFrame.Whole(new byte[10_000]));
+        outbox.Close(WebSocketCloseStatus.NormalClosure, "");
+
+        await outbox.Finished.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task<(Socket Server, Socket Client)> ConnectedPairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        // Small buffers, so that a few frames fill them while the client does not read.
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 32 << 10 };
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        var server = await listener.AcceptAsync();
+        server.SendBufferSize = 32 << 10;
+        return (server, client);
     }
 
     private static OutboundFrame Presence(int version, string filler) =>

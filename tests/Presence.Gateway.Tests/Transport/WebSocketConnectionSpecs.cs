@@ -33,7 +33,7 @@ public sealed class WebSocketConnectionSpecs : TestKit
             Interlocked.Increment(ref _aborts);
             _fromClient.Writer.Complete();
         }
-        return new WebSocketConnection(info, new DuplexPipe(_fromClient.Reader, toClient.Writer), Abort, settings, ticket, _time);
+        return new WebSocketConnection(info, new DuplexPipe(_fromClient.Reader, toClient.Writer), new PipeWire(toClient.Writer), Abort, settings, ticket, _time);
     }
 
     [Fact]
