@@ -41,7 +41,7 @@ internal sealed class ConnectionActor : UntypedActor
     // Not the expression-tree overload: Akka would compile or interpret that expression for every connection.
     public static Props Props(IClientConnection connection, IActorRef manager, ConnectionOptions options)
     {
-        var props = Akka.Actor.Props.Create<ConnectionActor>(connection, manager, options);
+        var props = Akka.Actor.Props.Create<ConnectionActor>(connection, manager, options).WithMailbox(ConnectionMailbox.Path);
         return options.Gateway.ConnectionDispatcher is { } dispatcher ? props.WithDispatcher(dispatcher) : props;
     }
 

@@ -32,6 +32,7 @@ public sealed class ConnectionActorSpecs : TestKit
     private readonly IActorRef _actor;
 
     public ConnectionActorSpecs()
+        : base(GatewaySettings.DefaultConfig)
     {
         _manager = CreateTestProbe();
         _supervisor = CreateTestProbe();
