@@ -8,7 +8,7 @@ using Presence.Gateway.Protocol;
 namespace Presence.Gateway.Transport;
 
 /// <summary>
-/// One WebSocket over a connection's pipes, outside the actor system: its read loop decodes the
+/// One WebSocket over a connection's input pipe and an <see cref="OutboxWire"/>, outside the actor system: its read loop decodes the
 /// client's frames (RFC 6455), answers the control frames the protocol answers itself (ping, close),
 /// and tells every message, parsed, to the connection's <see cref="ConnectionActor"/>, in order; its
 /// <see cref="Outbox"/> writes what the actor and the fan-out send. An idle socket holds no buffer:
@@ -23,7 +23,7 @@ internal sealed class WebSocketConnection : IClientConnection
     /// <summary>Stands in for the deadline once the run has ended, so that a close queued later starts none.</summary>
     private static readonly ITimer RunEnded = new NoTimer();
 
-    private readonly IDuplexPipe _transport;
+    private readonly PipeReader _input;
     private readonly Action _abort;
     private readonly TimeProvider _time;
     private readonly Admission.Ticket _admission;
@@ -40,10 +40,10 @@ internal sealed class WebSocketConnection : IClientConnection
     // Touched by the read loop only, but for its message bound, which the handshake raises.
     private readonly FrameDecoder _decoder;
 
-    public WebSocketConnection(PeerInfo info, IDuplexPipe transport, OutboxWire wire, Action abort, GatewaySettings settings, Admission.Ticket admission, TimeProvider time)
+    public WebSocketConnection(PeerInfo info, PipeReader input, OutboxWire wire, Action abort, GatewaySettings settings, Admission.Ticket admission, TimeProvider time)
     {
         Info = info;
-        _transport = transport;
+        _input = input;
         _abort = abort;
         _time = time;
         _admission = admission;
@@ -100,7 +100,7 @@ internal sealed class WebSocketConnection : IClientConnection
     {
         _actor = actor;
         // The read loop is inline, not a method of its own: one async state machine less per socket for its whole life.
-        var input = _transport.Input;
+        var input = _input;
         try
         {
             while (!_aborted)

@@ -88,7 +88,7 @@ internal sealed class WebSocketListener(GatewaySettings settings, Admission admi
 
             // Whether the page is local is decided on the TCP peer, as OpenClaw does: any proxy header means not local.
             var info = new PeerInfo(ConnectionId.New(), client.Address, request.Origin, $"{client.Scheme}://{request.Host}", BrowserOrigin.IsLocalClient(peer, request.Proxied));
-            var connection = new WebSocketConnection(info, context.Transport, wire, context.Abort, settings, ticket, time);
+            var connection = new WebSocketConnection(info, context.Transport.Input, wire, context.Abort, settings, ticket, time);
             var attached = new ConnectionsSupervisorActor.Accept(connection);
             supervisor.Tell(attached);
             return (connection, attached.Actor);

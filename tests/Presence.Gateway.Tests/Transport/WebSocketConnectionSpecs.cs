@@ -33,7 +33,7 @@ public sealed class WebSocketConnectionSpecs : TestKit
             Interlocked.Increment(ref _aborts);
             _fromClient.Writer.Complete();
         }
-        return new WebSocketConnection(info, new DuplexPipe(_fromClient.Reader, toClient.Writer), new PipeWire(toClient.Writer), Abort, settings, ticket, _time);
+        return new WebSocketConnection(info, _fromClient.Reader, new PipeWire(toClient.Writer), Abort, settings, ticket, _time);
     }
 
     [Fact]
@@ -88,12 +88,5 @@ public sealed class WebSocketConnectionSpecs : TestKit
 
         _time.Advance(CloseGrace * 2);
         Assert.Equal(0, Volatile.Read(ref _aborts));
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }
