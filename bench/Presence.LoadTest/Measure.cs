@@ -40,6 +40,41 @@ internal sealed class Latencies
 /// the figure no load tool can blur; the tool's own core use says whether a rate
 /// was bounded by the tool (near 100 %) rather than by the server.
 /// </summary>
+/// <summary>How long a request case runs its load unmeasured before the measured window.</summary>
+/// <param name="Minimum">At least this long.</param>
+/// <param name="UntilCompilerIdle">Then on until the server's tiered compiler is idle (see Scenarios.WarmUpAsync).</param>
+internal sealed record WarmUp(TimeSpan Minimum, bool UntilCompilerIdle)
+{
+    /// <summary>For figures of the steady state: 20 s (a fresh gateway on one core re-compiles its hot path for about that long), then until the compiler is idle.</summary>
+    public static readonly WarmUp Steady = new(TimeSpan.FromSeconds(20), UntilCompilerIdle: true);
+}
+
+/// <summary>
+/// Tells when a server's tiered compiler has been idle for <see cref="QuietFor"/>: until then a fresh .NET server is still
+/// re-compiling its hot paths, and its CPU per operation is not yet its own. A .NET server pinned to one core sees one
+/// CPU, and the runtime then delays tier-up tenfold (call counting starts only after a one-second pause in new
+/// compilations): under load a fresh gateway ran part of its hot path unoptimised for 20–25 s (perf: the compiler
+/// thread at 10–12 % of the samples 8–16 s in), which a two-second warm-up counted as the gateway's cost. One quiet
+/// second proves nothing, since the delay itself is one. A server without the runtime (Node) is idle at once.
+/// </summary>
+internal sealed class CompilerWatch(ServerProcess server)
+{
+    private static readonly TimeSpan QuietFor = TimeSpan.FromSeconds(3);
+
+    private Dictionary<int, long> _ticks = server.CompilerTicks();
+    private long _quietSince = Stopwatch.GetTimestamp();
+
+    /// <summary>Samples the compiler threads; true once none has run for <see cref="QuietFor"/>.</summary>
+    public bool Idle()
+    {
+        var now = server.CompilerTicks();
+        if (now.Any(thread => thread.Value > _ticks.GetValueOrDefault(thread.Key)))
+            _quietSince = Stopwatch.GetTimestamp();
+        _ticks = now;
+        return Stopwatch.GetElapsedTime(_quietSince) >= QuietFor;
+    }
+}
+
 internal sealed class CpuWindow
 {
     private readonly ServerProcess _server;

@@ -11,6 +11,7 @@ internal static class Scenarios
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private const int FanoutWarmUpChanges = 5;
+    private static readonly TimeSpan MaxWarmUp = TimeSpan.FromSeconds(60);
 
     /// <summary>Marks this run's fan-out changes, so that rows left by an earlier run against the same server never match.</summary>
     private static readonly string RunId = Guid.NewGuid().ToString("N")[..8];
@@ -32,12 +33,12 @@ internal static class Scenarios
     }
 
     /// <summary>M admin clients send system-event beacons, <paramref name="window"/> in flight each; they all read presence too.</summary>
-    public static async Task<CaseResult> BeaconsAsync(ServerProcess server, ClientFactory factory, CaseResult result, int clients, int window, TimeSpan duration, bool freshInstance)
+    public static async Task<CaseResult> BeaconsAsync(ServerProcess server, ClientFactory factory, CaseResult result, int clients, int window, TimeSpan duration, WarmUp warmUp, bool freshInstance)
     {
         var opened = await Clients.ConnectAsync(factory, clients, 32, Identity.Admin, null, result.Name + " connect").ConfigureAwait(false);
         RequireAll(result, opened, clients);
         var beacon = BeaconParams(freshInstance, "lt-b");
-        var load = await MeasureAsync(server, result, opened.Clients, window, "system-event", beacon, duration, "beacon").ConfigureAwait(false);
+        var load = await MeasureAsync(server, result, opened.Clients, window, "system-event", beacon, duration, warmUp, "beacon").ConfigureAwait(false);
         result.Metric("presence_events_per_client_per_s", opened.Clients.Sum(c => c.PresenceEvents) / (double)clients / result.Value("wall_s")!.Value, "/s");
         AddAnsweredChecks(result, load);
         await Clients.CloseAllAsync(opened.Clients).ConfigureAwait(false);
@@ -45,7 +46,7 @@ internal static class Scenarios
     }
 
     /// <summary>R readers ask system-presence, one in flight each, on a list of <paramref name="rows"/> rows; optionally while B clients beacon.</summary>
-    public static async Task<CaseResult> QueryAsync(ServerProcess server, ClientFactory factory, CaseResult result, int readers, int rows, TimeSpan duration, int beaconClients)
+    public static async Task<CaseResult> QueryAsync(ServerProcess server, ClientFactory factory, CaseResult result, int readers, int rows, TimeSpan duration, WarmUp warmUp, int beaconClients)
     {
         await FillAsync(factory, rows - 1).ConfigureAwait(false);
         var opened = await Clients.ConnectAsync(factory, readers, 32, Identity.Reader, null, result.Name + " connect").ConfigureAwait(false);
@@ -61,7 +62,7 @@ internal static class Scenarios
             var rewrite = beaconing.Clients.Select(c => Frames.Beacon(FillId(c.Index % Math.Max(1, rows - 1)), c.Index, 7)).ToArray();
             background = RequestLoad.Start(beaconing.Clients, 1, "system-event", (c, _) => rewrite[c.Index - readers], backgroundPhase);
         }
-        var load = await MeasureAsync(server, result, opened.Clients, 1, "system-presence", static (_, _) => Frames.WriteEmptyObject, duration, "query").ConfigureAwait(false);
+        var load = await MeasureAsync(server, result, opened.Clients, 1, "system-presence", static (_, _) => Frames.WriteEmptyObject, duration, warmUp, "query").ConfigureAwait(false);
         result.Metric("response_bytes", load.LastReplyBytes, "B");
         AddAnsweredChecks(result, load);
         if (background is not null)
@@ -80,7 +81,7 @@ internal static class Scenarios
     /// W idle readers; one admin changes its row, isolated changes at least <paramref name="gap"/>
     /// apart; the time until every watcher holds a presence event carrying that change.
     /// </summary>
-    public static async Task<CaseResult> FanoutAsync(ServerProcess server, ClientFactory factory, CaseResult result, int watchers, int rows, int trials, TimeSpan gap)
+    public static async Task<CaseResult> FanoutAsync(ServerProcess server, ClientFactory factory, CaseResult result, int watchers, int rows, int trials, TimeSpan gap, bool untilCompilerIdle)
     {
         // Self row + filler rows + the changer's row = rows.
         await FillAsync(factory, rows - 2).ConfigureAwait(false);
@@ -98,15 +99,20 @@ internal static class Scenarios
 
         // Unmeasured warm-up changes, as for the other cases: a fresh server's first fan-outs pay for tiered JIT on its
         // one core (perf: 40 % of the first trials' CPU in the JIT), not for the sends. Their slowest is kept as its own figure.
+        // At least five, then, if asked, on until the server's compiler is idle (on one core it delays tier-up; see CompilerWatch).
         var warmUp = new Latencies();
-        for (var i = 0; i < FanoutWarmUpChanges; i++)
+        var compiler = new CompilerWatch(server);
+        var warmUpStarted = Stopwatch.GetTimestamp();
+        var warmUpChanges = 0;
+        while (warmUpChanges < FanoutWarmUpChanges || (untilCompilerIdle && !compiler.Idle() && Stopwatch.GetElapsedTime(warmUpStarted) < MaxWarmUp))
         {
-            var arrivals = await ChangeOnceAsync(changer, probe, trials + i, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var arrivals = await ChangeOnceAsync(changer, probe, trials + warmUpChanges++, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
             if (arrivals.Length > 0)
                 warmUp.Add(arrivals[^1]);
             await Task.Delay(gap).ConfigureAwait(false);
         }
         result.Metric("fanout_warmup_max_ms", warmUp.Max, "ms");
+        result.Metric("fanout_warmup_changes", warmUpChanges, "");
 
         var all = new Latencies();
         var median = new Latencies();
@@ -191,14 +197,14 @@ internal static class Scenarios
 
     /// <summary>Warm-up, then a measured window with server CPU per answered request, then a bounded stop.</summary>
     private static async Task<RequestLoad> MeasureAsync(ServerProcess server, CaseResult result, IReadOnlyList<GatewayClient> clients, int window, string method,
-        Func<GatewayClient, long, Action<Utf8JsonWriter>?> paramsFor, TimeSpan duration, string perWhat)
+        Func<GatewayClient, long, Action<Utf8JsonWriter>?> paramsFor, TimeSpan duration, WarmUp warmUp, string perWhat)
     {
         var phase = new LoadPhase();
         var load = RequestLoad.Start(clients, window, method, paramsFor, phase);
         using (new ProgressLine(result.Name, () => load.Status))
         {
             // Warm-up: tiered JIT and pools settle before anything is counted.
-            await Task.Delay(TimeSpan.FromSeconds(Math.Min(2, duration.TotalSeconds / 3))).ConfigureAwait(false);
+            result.Metric("warmup_s", await WarmUpAsync(server, warmUp).ConfigureAwait(false), "s");
             var answeredBefore = load.Answered;
             phase.BeginMeasure();
             var cpu = CpuWindow.Start(server);
@@ -212,6 +218,21 @@ internal static class Scenarios
             await load.StopAsync(StopGrace).ConfigureAwait(false);
         }
         return load;
+    }
+
+    /// <summary>
+    /// Runs the load already started unmeasured for at least <paramref name="warmUp"/>'s minimum, then, if it asks,
+    /// until the server's compiler is idle (<see cref="CompilerWatch"/>, at most <see cref="MaxWarmUp"/> in all);
+    /// returns the seconds it took, every server alike.
+    /// </summary>
+    private static async Task<double> WarmUpAsync(ServerProcess server, WarmUp warmUp)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await Task.Delay(warmUp.Minimum).ConfigureAwait(false);
+        var compiler = new CompilerWatch(server);
+        while (warmUp.UntilCompilerIdle && !compiler.Idle() && Stopwatch.GetElapsedTime(started) < MaxWarmUp)
+            await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
     }
 
     /// <summary>

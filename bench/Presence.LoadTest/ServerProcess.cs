@@ -74,6 +74,35 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public ProcSample? Sample() => Pid is { } pid ? ProcSample.Read(pid) : null;
 
+    /// <summary>
+    /// CPU ticks spent so far by each of the .NET runtime's tiered-compilation threads, by thread id (none for a server
+    /// without one, such as Node). While they grow the server is still re-compiling its hot paths, and its CPU per request
+    /// is not yet its own. The runtime ends an idle worker and starts another later, hence per thread.
+    /// </summary>
+    public Dictionary<int, long> CompilerTicks()
+    {
+        var ticks = new Dictionary<int, long>();
+        if (Pid is not { } pid)
+            return ticks;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+                    continue;
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks[int.Parse(Path.GetFileName(task), CultureInfo.InvariantCulture)] =
+                    long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The thread ended between the listing and the read.
+            }
+        }
+        return ticks;
+    }
+
     public static ServerProcess Attach(Uri url, int? pid) => new(url, pid, null, null, $"attached to {url}" + (pid is null ? "" : $" (pid {pid})"));
 
     /// <summary>
