@@ -107,6 +107,9 @@ internal sealed class ConnectionActor : UntypedActor
                 break;
             case HandshakeTimedOut:
                 break;
+            case GatewayStopping:
+                ShutDown();
+                break;
             default:
                 OnLifecycle(message);
                 break;
@@ -131,6 +134,9 @@ internal sealed class ConnectionActor : UntypedActor
                 break;
             case HandshakeTimedOut:
                 break;
+            case GatewayStopping:
+                ShutDown();
+                break;
             default:
                 OnLifecycle(message);
                 break;
@@ -148,7 +154,7 @@ internal sealed class ConnectionActor : UntypedActor
             case ManagerAnswer:
                 _options.Admission.RequestEnded();
                 break;
-            case HelloReady or HandshakeTimedOut:
+            case HelloReady or HandshakeTimedOut or GatewayStopping:
                 break;
             default:
                 OnLifecycle(message);
@@ -159,13 +165,27 @@ internal sealed class ConnectionActor : UntypedActor
     /// <summary>What the two phases before hello-ok share: the supervisor's sweep may find the handshake past its deadline.</summary>
     private void BeforeHello(object message)
     {
-        if (message is HandshakeTimedOut)
+        switch (message)
         {
-            GatewayMetrics.HandshakeFailed("timeout");
-            Close(WebSocketCloseStatus.NormalClosure, "");
-            return;
+            case HandshakeTimedOut:
+                GatewayMetrics.HandshakeFailed("timeout");
+                Close(WebSocketCloseStatus.NormalClosure, "");
+                break;
+            case GatewayStopping:
+                // A client without hello-ok has no event stream yet: it only hears the close.
+                Close(CloseCodes.ServiceRestart, "service restart");
+                break;
+            default:
+                OnLifecycle(message);
+                break;
         }
-        OnLifecycle(message);
+    }
+
+    /// <summary>A client past hello-ok hears <c>shutdown</c> before the close, as from the OpenClaw gateway, so it reconnects.</summary>
+    private void ShutDown()
+    {
+        _connection.Send(ServerFrames.Shutdown);
+        Close(CloseCodes.ServiceRestart, "service restart");
     }
 
     private void OnLifecycle(object message)
@@ -453,6 +473,19 @@ internal sealed class ConnectionActor : UntypedActor
         public static readonly HandshakeTimedOut Instance = new();
 
         private HandshakeTimedOut()
+        {
+        }
+    }
+
+    /// <summary>
+    /// Sent by the supervisor on a graceful stop. The actor, not the supervisor, decides whether its client hears
+    /// <c>shutdown</c>: only it knows whether its hello-ok has gone out, even when the supervisor has not heard yet.
+    /// </summary>
+    internal sealed class GatewayStopping : IDeadLetterSuppression
+    {
+        public static readonly GatewayStopping Instance = new();
+
+        private GatewayStopping()
         {
         }
     }

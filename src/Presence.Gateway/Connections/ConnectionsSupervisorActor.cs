@@ -11,7 +11,7 @@ namespace Presence.Gateway.Connections;
 /// <summary>
 /// Parent of every <see cref="ConnectionActor"/>. It watches them (a stopped or
 /// crashed connection is reported to the PresenceManager as a disconnect), and
-/// it does the fan-out: each presence list, tick and shutdown is built once and
+/// it does the fan-out: each presence list and tick is built once and
 /// offered straight to every socket's outbox, not through each child's mailbox.
 /// Its sweeps stand in for per-connection timers: one finds the handshakes past
 /// their deadline, one pings every authenticated socket and renews the rows of
@@ -167,12 +167,10 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     {
         _stopping = true;
         _log.Info("Gateway stopping: closing {0} connections with 1012", _connections.Count);
+        // Through each actor, not straight to the sockets: a connection whose hello-ok is out but whose
+        // ConnectionAuthenticated is still on its way here would otherwise be closed without its shutdown event.
         foreach (var connection in _connections.Values)
-        {
-            if (connection.Authenticated)
-                connection.Client.Send(ServerFrames.Shutdown);
-            connection.Client.Close(CloseCodes.ServiceRestart, "service restart");
-        }
+            connection.Actor.Tell(ConnectionActor.GatewayStopping.Instance);
     }
 
     /// <summary>Hands a freshly upgraded socket to the supervisor, which creates its actor and tells the socket which one it is.</summary>
@@ -194,7 +192,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     /// <summary>Sent by a connection after its hello-ok: from now on it gets ticks, and presence lists if it may read them.</summary>
     public sealed record ConnectionAuthenticated(ConnectionId Id, bool ReadsPresence, bool Tracked, long HelloVersion);
 
-    /// <summary>Sent on a graceful stop: every client gets <c>shutdown</c>, then close 1012; answered with <see cref="Done"/> once queued.</summary>
+    /// <summary>Sent on a graceful stop: every connection's actor is told to send <c>shutdown</c>, then close 1012; answered with <see cref="Done"/> once told.</summary>
     public sealed class ShutdownAll
     {
         public static readonly ShutdownAll Instance = new();

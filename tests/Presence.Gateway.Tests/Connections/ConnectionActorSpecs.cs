@@ -210,6 +210,49 @@ public sealed class ConnectionActorSpecs : TestKit
     }
 
     [Fact]
+    public async Task Should_send_shutdown_then_close_1012_when_the_gateway_stops_after_hello_ok_even_before_the_supervisor_heard_of_it()
+    {
+        await ConnectAsync();
+
+        // The supervisor's probe has not been asked about ConnectionAuthenticated: the actor decides from its own phase.
+        _actor.Tell(ConnectionActor.GatewayStopping.Instance);
+
+        await AwaitAssertAsync(() => Assert.Equal(CloseCodes.ServiceRestart, _connection.Closed?.Status));
+        Assert.Equal("shutdown", (string?)_connection.Sent[^1]["event"]);
+        Assert.Equal("service restart", _connection.Closed!.Value.Reason);
+    }
+
+    [Fact]
+    public async Task Should_send_shutdown_then_close_1012_when_the_gateway_stops_while_a_read_waits_on_the_manager()
+    {
+        await ConnectAsync();
+        Frame("p1", "system-presence");
+        await _manager.ExpectMsgAsync<GetPresence>();
+
+        _actor.Tell(ConnectionActor.GatewayStopping.Instance);
+
+        await AwaitAssertAsync(() => Assert.Equal(CloseCodes.ServiceRestart, _connection.Closed?.Status));
+        Assert.Equal("shutdown", (string?)_connection.Sent[^1]["event"]);
+        Assert.Equal(["c1"], _connection.ResponseIds);
+    }
+
+    [Fact]
+    public async Task Should_close_1012_without_a_shutdown_event_when_the_gateway_stops_before_hello_ok()
+    {
+        Frame("c1", "connect", Connects.Backend());
+        await _manager.ExpectMsgAsync<PresenceCommands.Upsert>();
+        await _manager.ExpectMsgAsync<GetPresence>();
+
+        _actor.Tell(ConnectionActor.GatewayStopping.Instance);
+        await AwaitAssertAsync(() => Assert.Equal(CloseCodes.ServiceRestart, _connection.Closed?.Status));
+        _manager.Reply(new GetPresenceResponse(Snapshot));
+
+        await _supervisor.ExpectMsgAsync<ConnectionsSupervisorActor.ConnectionTracked>();
+        await _supervisor.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(["connect.challenge"], _connection.Sent.Select(frame => (string?)frame["event"]));
+    }
+
+    [Fact]
     public async Task Should_stop_when_its_socket_is_gone()
     {
         Watch(_actor);
