@@ -35,11 +35,6 @@ internal sealed class Latencies
     public double Max => _samples.Count == 0 ? double.NaN : _samples.Max();
 }
 
-/// <summary>
-/// Server and tool CPU over one measured window. The server's CPU per operation is
-/// the figure no load tool can blur; the tool's own core use says whether a rate
-/// was bounded by the tool (near 100 %) rather than by the server.
-/// </summary>
 /// <summary>How long a request case runs its load unmeasured before the measured window.</summary>
 /// <param name="Minimum">At least this long.</param>
 /// <param name="UntilCompilerIdle">Then on until the server's tiered compiler is idle (see Scenarios.WarmUpAsync).</param>
@@ -75,6 +70,11 @@ internal sealed class CompilerWatch(ServerProcess server)
     }
 }
 
+/// <summary>
+/// Server and tool CPU over one measured window. The server's CPU per operation is
+/// the figure no load tool can blur; the tool's own core use says whether a rate
+/// was bounded by the tool (near 100 %) rather than by the server.
+/// </summary>
 internal sealed class CpuWindow
 {
     private readonly ServerProcess _server;

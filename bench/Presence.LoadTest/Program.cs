@@ -15,7 +15,8 @@ const string Usage = """
       soak        --duration 1800 --rate 10 --churn-beacons 2 --steady 50 --steady-every 5 --key-pool 200
                   [--sample-every S] [--warmup S] [--window S] [--max-drift 5]
                   churn and long-lived clients at a fixed rate; RSS, threads, handles and live
-                  ConnectionActors must stay flat; last line "soak: N passed, N failed"
+                  ConnectionActors must stay flat; the warm-up lasts past --warmup until the server's
+                  compiler is idle and its GC has collected gen1; last line "soak: N passed, N failed"
       all         the full table of issue 6 [--cases name,name] [--duration 10] [--trials 20]
       smoke       every scenario for a few seconds with tiny counts; asserts behaviour only
       report      --runs A.json[,B.json] [--stub S.json] [--doc docs/performance.md] [--charts docs/perf]

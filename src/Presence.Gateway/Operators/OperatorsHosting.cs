@@ -52,6 +52,8 @@ internal static class OperatorsHosting
                 .AddMeter(GatewayMetrics.MeterName, PresenceInstruments.MeterName, ClusterInstruments.MeterName)
                 // ASP.NET Core's own meters: request and Kestrel connection counts cost nothing extra.
                 .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+                // The runtime's own: GC collections and heap sizes per generation, thread pool, working set.
+                .AddMeter("System.Runtime")
                 // No cached scrape: a scrape shows the counters as they are now (scrapes are rare and cheap).
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         return services;
