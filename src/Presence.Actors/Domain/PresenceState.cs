@@ -158,6 +158,9 @@ public sealed class PresenceState
     public PresenceState Expire(long now)
     {
         var oldestAllowed = now - _limits.TtlMs;
+        // Every read expires first: the kept order usually proves at once that no local row is old enough to go.
+        if (_order.OldestTsAtLeast is { } oldest && oldest >= oldestAllowed)
+            return ExpireNodes(oldestAllowed);
         ImmutableDictionary<PresenceKey, PresenceRow>.Builder? kept = null;
         var order = _order;
         foreach (var (key, row) in _rows)
@@ -257,6 +260,14 @@ public sealed class PresenceState
 
         private long NewestTs => Since?.NewestTs ?? Order?.NewestTs ?? long.MinValue;
 
+        /// <summary>
+        /// A <c>ts</c> no local row is older than, or null when the order is unknown. The order's entry at <see cref="Head"/>
+        /// is its oldest that may still be in the map (a row written again since is only newer), and the rows written since
+        /// are no older than the trail's first.
+        /// </summary>
+        public long? OldestTsAtLeast => !Known ? null
+            : Math.Min(Order is { } order && Head < order.Count ? order[Head].Value.Entry.Ts : long.MaxValue, Since?.OldestTs ?? long.MaxValue);
+
         /// <summary>The order once <paramref name="row"/>, replacing <paramref name="replaced"/> if any, is in <paramref name="rows"/>.</summary>
         public RowOrder Wrote(PresenceRow row, PresenceRow? replaced, ImmutableDictionary<PresenceKey, PresenceRow> rows)
         {
@@ -338,6 +349,9 @@ public sealed class PresenceState
         public Trail? Older { get; } = older;
 
         public int Length { get; } = (older?.Length ?? 0) + 1;
+
+        /// <summary>The oldest <c>ts</c> written in the trail so far.</summary>
+        public long OldestTs { get; } = Math.Min(older?.OldestTs ?? long.MaxValue, row?.Entry.Ts ?? long.MaxValue);
 
         public long NewestTs { get; } = newestTs;
     }
