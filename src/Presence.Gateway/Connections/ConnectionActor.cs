@@ -154,7 +154,10 @@ internal sealed class ConnectionActor : UntypedActor
             case ManagerAnswer:
                 _options.Admission.RequestEnded();
                 break;
-            case HelloReady or HandshakeTimedOut or GatewayStopping:
+            case HelloReady or HandshakeTimedOut:
+                break;
+            case GatewayStopping:
+                ReportStopNoticeQueued();
                 break;
             default:
                 OnLifecycle(message);
@@ -174,6 +177,7 @@ internal sealed class ConnectionActor : UntypedActor
             case GatewayStopping:
                 // A client without hello-ok has no event stream yet: it only hears the close.
                 Close(CloseCodes.ServiceRestart, "service restart");
+                ReportStopNoticeQueued();
                 break;
             default:
                 OnLifecycle(message);
@@ -186,7 +190,11 @@ internal sealed class ConnectionActor : UntypedActor
     {
         _connection.Send(ServerFrames.Shutdown);
         Close(CloseCodes.ServiceRestart, "service restart");
+        ReportStopNoticeQueued();
     }
+
+    /// <summary>The supervisor holds the gateway's stop until every connection has queued its close: stopping actors first would lose it.</summary>
+    private void ReportStopNoticeQueued() => Context.Parent.Tell(new ConnectionsSupervisorActor.StopNoticeQueued(Info.Id));
 
     private void OnLifecycle(object message)
     {

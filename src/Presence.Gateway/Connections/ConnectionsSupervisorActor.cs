@@ -32,6 +32,11 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     private readonly ConnectionOptions _options;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<ConnectionId, Connection> _connections = [];
+
+    /// <summary>While the gateway stops: the connections that have not yet queued their close, and who waits for them all.</summary>
+    private readonly HashSet<ConnectionId> _stopNoticePending = [];
+    private readonly List<IActorRef> _stopWaiters = [];
+
     private (OutboundFrame Frame, long Version)? _latestPresence;
     private bool _stopping;
 
@@ -98,10 +103,13 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
                 break;
             case ConnectionClosed closed:
                 OnClosed(closed.Id);
+                StopNoticeQueuedBy(closed.Id);
                 break;
             case ShutdownAll:
-                OnShutdown();
-                Sender.Tell(Done.Instance);
+                OnShutdown(Sender);
+                break;
+            case StopNoticeQueued queued:
+                StopNoticeQueuedBy(queued.Id);
                 break;
             case ConnectionTracked or ConnectionAuthenticated:
                 break;
@@ -163,14 +171,37 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         connection.Client.Close(WebSocketCloseStatus.InternalServerError, "gateway message handler unavailable");
     }
 
-    private void OnShutdown()
+    private void OnShutdown(IActorRef waiter)
     {
-        _stopping = true;
-        _log.Info("Gateway stopping: closing {0} connections with 1012", _connections.Count);
-        // Through each actor, not straight to the sockets: a connection whose hello-ok is out but whose
-        // ConnectionAuthenticated is still on its way here would otherwise be closed without its shutdown event.
-        foreach (var connection in _connections.Values)
-            connection.Actor.Tell(ConnectionActor.GatewayStopping.Instance);
+        _stopWaiters.Add(waiter);
+        if (!_stopping)
+        {
+            _stopping = true;
+            _log.Info("Gateway stopping: closing {0} connections with 1012", _connections.Count);
+            // Through each actor, not straight to the sockets: a connection whose hello-ok is out but whose
+            // ConnectionAuthenticated is still on its way here would otherwise be closed without its shutdown event.
+            foreach (var (id, connection) in _connections)
+            {
+                _stopNoticePending.Add(id);
+                connection.Actor.Tell(ConnectionActor.GatewayStopping.Instance);
+            }
+        }
+        AnswerStopWaitersWhenAllQueued();
+    }
+
+    private void StopNoticeQueuedBy(ConnectionId id)
+    {
+        if (_stopNoticePending.Remove(id))
+            AnswerStopWaitersWhenAllQueued();
+    }
+
+    private void AnswerStopWaitersWhenAllQueued()
+    {
+        if (_stopNoticePending.Count > 0)
+            return;
+        foreach (var waiter in _stopWaiters)
+            waiter.Tell(Done.Instance);
+        _stopWaiters.Clear();
     }
 
     /// <summary>Hands a freshly upgraded socket to the supervisor, which creates its actor and tells the socket which one it is.</summary>
@@ -192,7 +223,7 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
     /// <summary>Sent by a connection after its hello-ok: from now on it gets ticks, and presence lists if it may read them.</summary>
     public sealed record ConnectionAuthenticated(ConnectionId Id, bool ReadsPresence, bool Tracked, long HelloVersion);
 
-    /// <summary>Sent on a graceful stop: every connection's actor is told to send <c>shutdown</c>, then close 1012; answered with <see cref="Done"/> once told.</summary>
+    /// <summary>Sent on a graceful stop: every connection's actor is told to send <c>shutdown</c>, then close 1012; answered with <see cref="Done"/> once each has queued its close (or stopped).</summary>
     public sealed class ShutdownAll
     {
         public static readonly ShutdownAll Instance = new();
@@ -201,6 +232,9 @@ internal sealed class ConnectionsSupervisorActor : UntypedActor, IWithTimers
         {
         }
     }
+
+    /// <summary>A connection's answer to <see cref="ConnectionActor.GatewayStopping"/>: its close is queued on the socket.</summary>
+    public sealed record StopNoticeQueued(ConnectionId Id);
 
     private sealed record ConnectionClosed(ConnectionId Id);
 

@@ -220,6 +220,7 @@ public sealed class ConnectionActorSpecs : TestKit
         await AwaitAssertAsync(() => Assert.Equal(CloseCodes.ServiceRestart, _connection.Closed?.Status));
         Assert.Equal("shutdown", (string?)_connection.Sent[^1]["event"]);
         Assert.Equal("service restart", _connection.Closed!.Value.Reason);
+        await _supervisor.FishForMessageAsync(message => message is ConnectionsSupervisorActor.StopNoticeQueued queued && queued.Id == _connection.Info.Id);
     }
 
     [Fact]
@@ -248,6 +249,7 @@ public sealed class ConnectionActorSpecs : TestKit
         _manager.Reply(new GetPresenceResponse(Snapshot));
 
         await _supervisor.ExpectMsgAsync<ConnectionsSupervisorActor.ConnectionTracked>();
+        await _supervisor.ExpectMsgAsync<ConnectionsSupervisorActor.StopNoticeQueued>();
         await _supervisor.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
         Assert.Equal(["connect.challenge"], _connection.Sent.Select(frame => (string?)frame["event"]));
     }
