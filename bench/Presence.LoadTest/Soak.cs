@@ -294,15 +294,13 @@ internal static class Soak
     {
         var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)).ConfigureAwait(false);
         var lines = text.Split('\n');
-        double Gauge(string name) =>
-            lines.Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal))
+        // The sum over the series' labelled lines that carry the label; NaN where a server does not export it.
+        double Gauge(string name, string label = "") =>
+            lines.Where(l => (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)) && l.Contains(label, StringComparison.Ordinal))
                 .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture))
                 .DefaultIfEmpty(double.NaN).Sum();
-        // The runtime's meter labels its collections by generation; NaN where a server does not export it.
-        var gen1 = lines.Where(l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal) && l.Contains("gc_heap_generation=\"gen1\"", StringComparison.Ordinal))
-            .Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture))
-            .DefaultIfEmpty(double.NaN).Sum();
-        var scraped = new Scraped(Gauge("presence_gateway_connection_actors"), Gauge("presence_gateway_connections_open"), Gauge("presence_rows"), gen1);
+        var scraped = new Scraped(Gauge("presence_gateway_connection_actors"), Gauge("presence_gateway_connections_open"), Gauge("presence_rows"),
+            Gauge("dotnet_gc_collections_total", "gc_heap_generation=\"gen1\""));
         if (double.IsNaN(scraped.Actors))
             throw new LoadException("the gateway's /metrics has no presence_gateway_connection_actors gauge");
         return scraped;
@@ -340,9 +338,11 @@ internal static class Soak
 
         public void Observe(TimeSpan at, Scraped scraped)
         {
+            if (Ended is not null)
+                return;
             _compilerIdle = _compiler.Idle();
             _gen1Collected |= scraped.Gen1Collections > gen1AtStart;
-            if (Ended is null && at >= settings.WarmUp && ((_compilerIdle && _gen1Collected) || at >= settings.WarmUp + MaxWarmUpExtension))
+            if (at >= settings.WarmUp && ((_compilerIdle && _gen1Collected) || at >= settings.WarmUp + MaxWarmUpExtension))
                 Ended = at;
         }
 

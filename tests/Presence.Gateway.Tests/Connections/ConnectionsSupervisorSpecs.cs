@@ -48,7 +48,7 @@ public sealed class ConnectionsSupervisorSpecs : TestKit
     }
 
     [Fact]
-    public async Task Should_answer_every_stop_request_including_one_made_after_the_connections_closed()
+    public async Task Should_answer_every_stop_request_including_one_made_after_every_close_was_queued()
     {
         await AcceptAsync(new RecordingConnection());
         var first = _supervisor.Ask<Done>(ConnectionsSupervisorActor.ShutdownAll.Instance, TimeSpan.FromSeconds(5));
