@@ -156,9 +156,12 @@ internal static class Soak
             result.Metric($"{name}_drift_pct", drift, "%");
             result.Metric($"{name}_mean_drift_pct", 100 * (Mean(late, column) - Mean(early, column)) / Mean(early, column), "%");
             result.Metric($"{name}_slope_pct_per_h", SlopePerHour(after, column) / earlyFloor * 100, "%/h");
-            result.Check($"{name} flat", early.Count >= 3 && late.Count >= 3 && drift <= settings.MaxDriftPct,
+            // Threads, handles and actors are counts: one more is the thread pool's or a socket's coming and going
+            // (threads moved between 15 and 16 for minutes in CI, +6.7 %), where a leak per connection adds hundreds.
+            var allowed = Math.Max(earlyFloor * settings.MaxDriftPct / 100, name == "rss" ? 0 : 1);
+            result.Check($"{name} flat", early.Count >= 3 && late.Count >= 3 && lateFloor - earlyFloor <= allowed,
                 string.Create(CultureInfo.InvariantCulture,
-                    $"floor {earlyFloor:0.#} over {early.Count} samples from {warmUp:0} s, {lateFloor:0.#} over the last {late.Count}: {drift:+0.0;-0.0} % (at most +{settings.MaxDriftPct} %)"));
+                    $"floor {earlyFloor:0.#} over {early.Count} samples from {warmUp:0} s, {lateFloor:0.#} over the last {late.Count}: {drift:+0.0;-0.0} % (at most +{settings.MaxDriftPct} %{(name == "rss" ? "" : " or one more")})"));
         }
     }
 
