@@ -263,7 +263,7 @@ public sealed class PresenceState
         /// <summary>
         /// A <c>ts</c> no local row is older than, or null when the order is unknown. The order's entry at <see cref="Head"/>
         /// is its oldest that may still be in the map (a row written again since is only newer), and the rows written since
-        /// are no older than the trail's first.
+        /// are no older than the trail's oldest.
         /// </summary>
         public long? OldestTsAtLeast => !Known ? null
             : Math.Min(Order is { } order && Head < order.Count ? order[Head].Value.Entry.Ts : long.MaxValue, Since?.OldestTs ?? long.MaxValue);

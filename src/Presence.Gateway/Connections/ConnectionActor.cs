@@ -84,8 +84,7 @@ internal sealed class ConnectionActor : UntypedActor
                 break;
             case InboundFrame when _waiting?.Count >= Settings.MaxPendingHandshakeFrames:
                 _connection.FrameHandled();
-                GatewayMetrics.HandshakeFailed("too_many_pending_frames");
-                Close(WebSocketCloseStatus.PolicyViolation, "too many pending handshake frames");
+                FailHandshake("too_many_pending_frames", WebSocketCloseStatus.PolicyViolation, "too many pending handshake frames");
                 break;
             case InboundFrame frame:
                 Wait(frame);
@@ -105,13 +104,8 @@ internal sealed class ConnectionActor : UntypedActor
                 OnRequest(frame);
                 _connection.FrameHandled();
                 break;
-            case HandshakeTimedOut:
-                break;
-            case GatewayStopping:
-                ShutDown();
-                break;
             default:
-                OnLifecycle(message);
+                AfterHello(message);
                 break;
         }
     }
@@ -132,13 +126,8 @@ internal sealed class ConnectionActor : UntypedActor
             case InboundFrame frame:
                 Wait(frame);
                 break;
-            case HandshakeTimedOut:
-                break;
-            case GatewayStopping:
-                ShutDown();
-                break;
             default:
-                OnLifecycle(message);
+                AfterHello(message);
                 break;
         }
     }
@@ -171,13 +160,11 @@ internal sealed class ConnectionActor : UntypedActor
         switch (message)
         {
             case HandshakeTimedOut:
-                GatewayMetrics.HandshakeFailed("timeout");
-                Close(WebSocketCloseStatus.NormalClosure, "");
+                FailHandshake("timeout", WebSocketCloseStatus.NormalClosure, "");
                 break;
             case GatewayStopping:
                 // A client without hello-ok has no event stream yet: it only hears the close.
-                Close(CloseCodes.ServiceRestart, "service restart");
-                ReportStopNoticeQueued();
+                CloseForRestart();
                 break;
             default:
                 OnLifecycle(message);
@@ -185,12 +172,35 @@ internal sealed class ConnectionActor : UntypedActor
         }
     }
 
-    /// <summary>A client past hello-ok hears <c>shutdown</c> before the close, as from the OpenClaw gateway, so it reconnects.</summary>
-    private void ShutDown()
+    /// <summary>What the two phases after hello-ok share: a handshake deadline found late is moot, and a stop is announced.</summary>
+    private void AfterHello(object message)
     {
-        _connection.Send(ServerFrames.Shutdown);
+        switch (message)
+        {
+            case HandshakeTimedOut:
+                break;
+            case GatewayStopping:
+                // A client past hello-ok hears shutdown before the close, as from the OpenClaw gateway, so it reconnects.
+                _connection.Send(ServerFrames.Shutdown);
+                CloseForRestart();
+                break;
+            default:
+                OnLifecycle(message);
+                break;
+        }
+    }
+
+    private void CloseForRestart()
+    {
         Close(CloseCodes.ServiceRestart, "service restart");
         ReportStopNoticeQueued();
+    }
+
+    /// <summary>Counts the failed handshake by <paramref name="reason"/> and closes the socket.</summary>
+    private void FailHandshake(string reason, WebSocketCloseStatus status, string closeReason)
+    {
+        GatewayMetrics.HandshakeFailed(reason);
+        Close(status, closeReason);
     }
 
     /// <summary>The supervisor holds the gateway's stop until every connection has queued its close: stopping actors first would lose it.</summary>
@@ -229,12 +239,10 @@ internal sealed class ConnectionActor : UntypedActor
         switch (frame)
         {
             case MalformedJsonFrame:
-                GatewayMetrics.HandshakeFailed("malformed_json");
-                Close(WebSocketCloseStatus.NormalClosure, "");
+                FailHandshake("malformed_json", WebSocketCloseStatus.NormalClosure, "");
                 break;
             case InvalidFrame:
-                GatewayMetrics.HandshakeFailed("invalid_frame");
-                Close(WebSocketCloseStatus.PolicyViolation, "invalid request frame");
+                FailHandshake("invalid_frame", WebSocketCloseStatus.PolicyViolation, "invalid request frame");
                 break;
             case RequestFrame { Method: not "connect" } request:
                 Reject(request.Id, new ConnectDecision.Reject(GatewayErrors.InvalidHandshake(), WebSocketCloseStatus.PolicyViolation, GatewayErrors.InvalidHandshake().Message));
@@ -288,8 +296,7 @@ internal sealed class ConnectionActor : UntypedActor
         if (ready.Snapshot is null)
         {
             _connection.Send(ServerFrames.Error(ready.RequestId, GatewayErrors.Unavailable("gateway busy; retry shortly", 1000)));
-            GatewayMetrics.HandshakeFailed("unavailable");
-            Close(CloseCodes.TryAgainLater, "gateway busy");
+            FailHandshake("unavailable", CloseCodes.TryAgainLater, "gateway busy");
             return;
         }
         var client = _client!;
